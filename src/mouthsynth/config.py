@@ -1,0 +1,298 @@
+"""Typed configuration: every default of mouthsynth lives in this file.
+
+A run's configuration is built from these dataclasses, then a YAML file, then ``KEY=VALUE``
+overrides (``--set train.lr=1e-4``). Unknown keys and values of the wrong type fail at once with a
+message naming the key. This module imports no torch: the inference path uses it too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mouthsynth.errors import ConfigError
+
+
+@dataclass
+class GeometryConfig:
+    """Mouth geometry: how the mask and the two crops are cut around the lips."""
+
+    # Side of the global crop = global_scale x outer-lip width: the mouth plus cheeks and chin,
+    # enough context for the global discriminator to judge the mouth in its face.
+    global_scale: float = 2.6
+    # The tight local box = outer-lip bounding box grown by this share of its side on each side.
+    local_margin: float = 0.12
+    # Interior-mask dilation in crop pixels: covers the lips' inner edge so no old interior
+    # colour survives at the seam.
+    mask_dilation: float = 1.0
+    # Half-width in crop pixels of the band around the mask boundary that the L1 loss weighs more.
+    boundary_band: float = 4.0
+    # Feather (Gaussian sigma, crop pixels) of the paste-back alpha: a soft edge, no visible seam.
+    feather: float = 1.2
+    # Faces whose mouth_open (inner height / inner width) is below this count as closed.
+    min_open: float = 0.06
+
+
+@dataclass
+class LandmarkConfig:
+    # "mediapipe" (FaceMesh with refined lips, default) or "dlib68" (fallback, optional extra).
+    backend: str = "mediapipe"
+    # Faces are detected first (dlib HOG, finds faces down to ~60 px) and each is meshed on a crop
+    # grown by this share of its size: MediaPipe's own detector misses small faces.
+    face_margin: float = 0.6
+    # Images are upsampled once for the HOG detector when their short side is below this.
+    upsample_below: int = 1200
+    max_faces: int = 16
+
+
+@dataclass
+class DataConfig:
+    # Training crop side. Prepared crops are stored at 2x this so training can jitter scale.
+    size: int = 128
+    every: int = 2  # use every Nth video frame
+    min_open: float = 0.12  # mouth_open threshold for a training sample
+    closed_share: float = 0.05  # share of closed-mouth samples kept anyway
+    val_fraction: float = 0.15  # share of identities held out for validation
+    seed: int = 0
+    # Augmentation (training split only).
+    flip: bool = True
+    scale_jitter: float = 0.08  # +- relative
+    rotate_deg: float = 6.0
+    translate: float = 0.04  # +- share of the crop side
+    color_jitter: float = 0.08  # +- brightness/contrast/saturation
+    mask_dilate_max: int = 3  # random extra dilation of the interior mask, crop px
+
+
+@dataclass
+class ModelConfig:
+    # Width multiplier of the MobileNetV2 encoder and the decoder (1.0 = default cost budget).
+    width: float = 1.0
+    # Discriminators (PatchGAN): base channels and number of stride-2 layers.
+    disc_channels: int = 64
+    disc_layers_global: int = 3
+    disc_layers_local: int = 3
+    spectral_norm: bool = False
+    # The local discriminator sees the local box resized to this side.
+    local_size: int = 64
+
+
+@dataclass
+class LossConfig:
+    # A weight of 0 switches a term off, and then its network is not even built.
+    l1: float = 1.0
+    # Weight of the boundary band in the L1 loss relative to the interior (pixels outside both
+    # count with weight 1 inside the mask only, so this is the boundary's extra emphasis).
+    boundary_weight: float = 5.0
+    # pix2pixHD uses lambda_vgg = 10 with per-layer weights 1/32 ... 1.
+    perceptual: float = 10.0
+    # "auto": vgg19 where torchvision's ImageNet VGG19 is found, else vgg16; or name one.
+    perceptual_net: str = "auto"
+    perceptual_weights: str = ""  # explicit weights file; searched before MOUTHSYNTH_WEIGHTS_DIR
+    gan_mode: str = "lsgan"  # "lsgan" (pix2pixHD) or "hinge"
+    adv_global: float = 1.0
+    adv_local: float = 1.0
+    # pix2pixHD lambda_feat = 10, one term per discriminator.
+    fm_global: float = 10.0
+    fm_local: float = 10.0
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 16
+    lr: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    # Reconstruction losses only for these steps, then the adversarial terms switch on (GLCIC).
+    warmup_steps: int = 2000
+    max_steps: int = 100_000
+    ema_decay: float = 0.999
+    num_workers: int = 2
+    amp: bool = True  # mixed precision on CUDA only
+    channels_last: bool = False
+    seed: int = 0
+    log_every: int = 20
+    image_every: int = 500
+    val_every: int = 1000
+    val_samples: int = 256
+    ckpt_every: int = 1000
+    keep_last: int = 3
+    best_metric: str = "val/l1"  # lower is better
+
+
+@dataclass
+class InferenceConfig:
+    # Paste-back: "alpha" (feathered blend with border colour matching) or "poisson" (seamlessClone).
+    blend: str = "alpha"
+    color_match: bool = True
+    # One-Euro filter for video landmarks: low min_cutoff = smoother when still, beta = less lag.
+    smooth_min_cutoff: float = 1.0
+    smooth_beta: float = 0.05
+    batch_size: int = 8
+
+
+@dataclass
+class Config:
+    geometry: GeometryConfig = field(default_factory=GeometryConfig)
+    landmarks: LandmarkConfig = field(default_factory=LandmarkConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    losses: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    inference: InferenceConfig = field(default_factory=InferenceConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def digest(self) -> str:
+        """A short hash of the configuration, stored in checkpoints and exported models."""
+        payload = json.dumps(self.to_dict(), sort_keys=True).encode()
+        return hashlib.sha256(payload).hexdigest()[:16]
+
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "landmarks.backend": ("mediapipe", "dlib68"),
+    "losses.perceptual_net": ("auto", "vgg19", "vgg16"),
+    "losses.gan_mode": ("lsgan", "hinge"),
+    "inference.blend": ("alpha", "poisson"),
+}
+
+
+def _coerce(key: str, value: Any, annotation: Any) -> Any:
+    """Convert ``value`` to the field's type, or raise ConfigError naming ``key``."""
+    target = {"int": int, "float": float, "bool": bool, "str": str}.get(str(annotation), annotation)
+    if isinstance(value, str) and target is not str:
+        try:
+            value = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config key '{key}': cannot parse {value!r}") from exc
+    if target is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"config key '{key}': expected true/false, got {value!r}")
+    if target is int:
+        if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+            raise ConfigError(f"config key '{key}': expected an integer, got {value!r}")
+        return int(value)
+    if target is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"config key '{key}': expected a number, got {value!r}")
+        return float(value)
+    if target is str:
+        return "" if value is None else str(value)
+    raise ConfigError(f"config key '{key}': unsupported type {annotation}")
+
+
+def _apply(cfg: Config, key: str, value: Any) -> None:
+    section_name, _, name = key.partition(".")
+    section = getattr(cfg, section_name, None)
+    if not name or section is None or not dataclasses.is_dataclass(section) or section_name.startswith("_"):
+        raise ConfigError(f"unknown config key '{key}' (sections: {', '.join(_sections())})")
+    fields = {f.name: f for f in dataclasses.fields(section)}
+    if name not in fields:
+        raise ConfigError(f"unknown config key '{key}' (known in '{section_name}': {', '.join(fields)})")
+    coerced = _coerce(key, value, fields[name].type)
+    if key in _CHOICES and coerced not in _CHOICES[key]:
+        raise ConfigError(f"config key '{key}': {coerced!r} is not one of {', '.join(_CHOICES[key])}")
+    setattr(section, name, coerced)
+
+
+def _sections() -> list[str]:
+    return [f.name for f in dataclasses.fields(Config)]
+
+
+def _validate(cfg: Config) -> None:
+    checks = [
+        ("data.size", cfg.data.size % 32 == 0 and cfg.data.size >= 32, "must be a multiple of 32, >= 32"),
+        ("train.batch_size", cfg.train.batch_size >= 1, "must be >= 1"),
+        ("train.lr", cfg.train.lr > 0, "must be > 0"),
+        ("train.warmup_steps", cfg.train.warmup_steps >= 0, "must be >= 0"),
+        ("train.ema_decay", 0.0 <= cfg.train.ema_decay < 1.0, "must be in [0, 1)"),
+        ("model.width", cfg.model.width > 0, "must be > 0"),
+        ("model.local_size", cfg.model.local_size % 16 == 0, "must be a multiple of 16"),
+        ("data.val_fraction", 0.0 <= cfg.data.val_fraction < 1.0, "must be in [0, 1)"),
+        ("geometry.global_scale", cfg.geometry.global_scale >= 1.2, "must be >= 1.2"),
+    ]
+    for section in ("losses",):
+        for f in dataclasses.fields(getattr(cfg, section)):
+            value = getattr(getattr(cfg, section), f.name)
+            if isinstance(value, float) and value < 0:
+                checks.append((f"{section}.{f.name}", False, "must be >= 0"))
+    for key, ok, why in checks:
+        if not ok:
+            raise ConfigError(f"config key '{key}': {why}")
+
+
+def _flatten(prefix: str, tree: Any) -> list[tuple[str, Any]]:
+    if isinstance(tree, dict):
+        items: list[tuple[str, Any]] = []
+        for k, v in tree.items():
+            items += _flatten(f"{prefix}.{k}" if prefix else str(k), v)
+        return items
+    return [(prefix, tree)]
+
+
+def parse_override(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override '{text}' is not KEY=VALUE")
+    return key.strip(), value.strip()
+
+
+def load_config(path: str | Path | None = None, overrides: typing.Iterable[str] = ()) -> Config:
+    """Defaults, then the YAML file at ``path``, then ``KEY=VALUE`` overrides, then validation."""
+    cfg = Config()
+    if path is not None:
+        path = Path(path)
+        try:
+            tree = yaml.safe_load(path.read_text()) or {}
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+        if not isinstance(tree, dict):
+            raise ConfigError(f"{path}: a config file must be a mapping of sections")
+        for key, value in _flatten("", tree):
+            _apply(cfg, key, value)
+    for text in overrides:
+        _apply(cfg, *parse_override(text))
+    _validate(cfg)
+    return cfg
+
+
+def config_from_dict(tree: dict[str, Any]) -> Config:
+    cfg = Config()
+    for key, value in _flatten("", tree):
+        _apply(cfg, key, value)
+    _validate(cfg)
+    return cfg
+
+
+def save_config(cfg: Config, path: str | Path) -> None:
+    Path(path).write_text(cfg.to_yaml())
+
+
+__all__ = [
+    "Config",
+    "DataConfig",
+    "GeometryConfig",
+    "InferenceConfig",
+    "LandmarkConfig",
+    "LossConfig",
+    "ModelConfig",
+    "TrainConfig",
+    "config_from_dict",
+    "load_config",
+    "parse_override",
+    "save_config",
+]
