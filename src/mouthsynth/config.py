@@ -26,9 +26,10 @@ class GeometryConfig:
 
     # Side of the global crop = global_scale x outer-lip width: the mouth plus cheeks and chin,
     # enough context for the global discriminator to judge the mouth in its face.
-    global_scale: float = 2.6
+    global_scale: float = 2.0
     # The tight local box = outer-lip bounding box grown by this share of its side on each side.
     local_margin: float = 0.12
+    # Pixel lengths below are for a 128-px crop and scale with the crop size.
     # Interior-mask dilation in crop pixels: covers the lips' inner edge so no old interior
     # colour survives at the seam.
     mask_dilation: float = 1.0

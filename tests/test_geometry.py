@@ -1,0 +1,226 @@
+"""Mouth geometry on real faces, and properties of its transforms on constructed lips."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mouthsynth.io.images import read_image
+
+from mouthsynth.config import GeometryConfig
+from mouthsynth.geometry import (
+    alpha_in_image,
+    boundary_weight_map,
+    cut_mouth,
+    global_box_corners,
+    mouth_open,
+    paste_back,
+)
+from mouthsynth.geometry.crops import transform_points
+from mouthsynth.landmarks import create_backend
+from mouthsynth.landmarks.base import FaceLandmarks, points_box
+
+
+@pytest.fixture(scope="module")
+def backend():
+    return create_backend()
+
+
+@pytest.fixture(scope="module")
+def open_face(backend, photos_dir):
+    image = read_image(photos_dir / "stargan-v2_006930.jpg")
+    (face,) = backend.detect(image)
+    return image, face
+
+
+def test_mouth_open_separates_open_from_closed_of_the_same_person(backend, photos_dir):
+    # Obama speaking vs Obama with closed lips.
+    (opened,) = backend.detect(read_image(photos_dir / "face_recognition_obama.jpg"))
+    (closed,) = backend.detect(read_image(photos_dir / "face_recognition_obama3.jpg"))
+    assert mouth_open(opened.inner_lip) > 0.15
+    assert mouth_open(closed.inner_lip) < GeometryConfig().min_open
+    assert mouth_open(opened.inner_lip) > 3 * mouth_open(closed.inner_lip)
+
+
+def test_interior_mask_lies_inside_the_outer_lips(open_face):
+    image, face = open_face
+    crop = cut_mouth(image, face, 128)
+    hard = crop.mask >= 0.5
+    assert hard.sum() > 100  # a wide-open mouth
+    outer = np.zeros_like(hard, np.uint8)
+    cv2.fillPoly(outer, [np.round(crop.outer_lip).astype(np.int32)], 1)
+    outer = cv2.dilate(outer, np.ones((3, 3), np.uint8))
+    assert np.all(outer[hard] == 1)
+    # ... and covers the inner-lip polygon.
+    inner = np.zeros_like(hard, np.uint8)
+    cv2.fillPoly(inner, [np.round(crop.inner_lip).astype(np.int32)], 1)
+    inner = cv2.erode(inner, np.ones((3, 3), np.uint8))
+    assert np.all(hard[inner == 1])
+
+
+def test_crop_removes_head_roll_and_centres_the_mouth(open_face):
+    image, face = open_face
+    h, w = image.shape[:2]
+    rot = cv2.getRotationMatrix2D((w / 2, h / 2), 25, 1.0)
+    rotated = cv2.warpAffine(image, rot, (w, h), borderMode=cv2.BORDER_REFLECT)
+    for img, f in ((image, face), (rotated, face.transformed(rot))):
+        crop = cut_mouth(img, f, 128)
+        n = len(crop.outer_lip)
+        left, right = crop.outer_lip[0], crop.outer_lip[n // 2]
+        assert abs(left[1] - right[1]) < 0.5  # corners level
+        centre = (crop.outer_lip.min(0) + crop.outer_lip.max(0)) / 2
+        assert np.allclose(centre, 64, atol=8)
+        width = np.linalg.norm(right - left)
+        assert width == pytest.approx(128 / GeometryConfig().global_scale, rel=0.01)
+
+
+def test_crops_of_rotated_image_match(open_face):
+    image, face = open_face
+    h, w = image.shape[:2]
+    rot = cv2.getRotationMatrix2D((w / 2, h / 2), -15, 1.0)
+    rotated = cv2.warpAffine(image, rot, (w, h), borderMode=cv2.BORDER_REFLECT)
+    a = cut_mouth(image, face, 128)
+    b = cut_mouth(rotated, face.transformed(rot), 128)
+    assert np.abs(a.mask - b.mask).mean() < 0.01
+    assert np.abs(a.image.astype(float) - b.image).mean() < 6  # only resampling differs
+
+
+def test_local_box_holds_the_outer_lips(open_face):
+    image, face = open_face
+    crop = cut_mouth(image, face, 128)
+    x0, y0, x1, y1 = crop.local_box
+    assert 0 <= x0 < x1 <= 128 and 0 <= y0 < y1 <= 128
+    assert x1 - x0 == y1 - y0  # square
+    lo, hi = crop.outer_lip.min(0), crop.outer_lip.max(0)
+    assert x0 <= lo[0] and y0 <= lo[1] and hi[0] <= x1 and hi[1] <= y1
+    assert x1 - x0 < 100  # tight: much smaller than the global crop
+
+
+def test_white_filled_input_is_white_exactly_inside_the_mask(open_face):
+    image, face = open_face
+    crop = cut_mouth(image, face, 128)
+    hard = crop.mask >= 0.5
+    assert np.all(crop.white_filled[hard] == 255)
+    assert np.array_equal(crop.white_filled[~hard], crop.image[~hard])
+
+
+def test_boundary_weights_peak_on_the_mask_edge(open_face):
+    image, face = open_face
+    crop = cut_mouth(image, face, 128)
+    weights = boundary_weight_map(crop.boundary, 5.0)
+    hard = (crop.mask >= 0.5).astype(np.uint8)
+    edge = hard - cv2.erode(hard, np.ones((3, 3), np.uint8))
+    deep = cv2.erode(hard, np.ones((15, 15), np.uint8))
+    far = 1 - cv2.dilate(hard, np.ones((21, 21), np.uint8))
+    assert deep.any()
+    assert weights[edge == 1].mean() > 4.0
+    assert weights[edge == 1].mean() > weights[deep == 1].mean() + 2
+    assert np.all(weights[far == 1] == 1.0)
+
+
+def test_paste_back_of_an_unchanged_crop_is_exact(open_face):
+    image, face = open_face
+    crop = cut_mouth(image, face, 128)
+    assert np.array_equal(paste_back(image, crop, crop.image), image)
+
+
+def test_paste_back_changes_only_pixels_inside_the_mouth(open_face):
+    image, face = open_face
+    crop = cut_mouth(image, face, 128)
+    out = paste_back(image, crop, crop.white_filled)
+    changed = np.any(out != image, axis=-1)
+    assert changed.sum() > 1000
+    alpha = alpha_in_image(crop)
+    assert not changed[alpha == 0].any()
+    # The change is confined to the inner lips grown by a few pixels (dilation + feather).
+    region = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(region, [np.round(face.inner_lip).astype(np.int32)], 1)
+    grow = int(np.ceil(1024 / 128 * 6))
+    region = cv2.dilate(region, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+    assert not changed[region == 0].any()
+    # Inside the mouth the result is the pasted white.
+    inner = cv2.erode(region, np.ones((2 * grow + 5, 2 * grow + 5), np.uint8))
+    assert out[inner == 1].min() > 240
+
+
+def test_global_box_corners_map_to_crop_corners(open_face):
+    image, face = open_face
+    crop = cut_mouth(image, face, 128)
+    back = transform_points(global_box_corners(crop), crop.matrix)
+    assert np.allclose(back, [[0, 0], [128, 0], [128, 128], [0, 128]], atol=1e-3)
+
+
+def test_prepared_size_gives_the_same_mask_scaled(open_face):
+    image, face = open_face
+    small, big = cut_mouth(image, face, 128), cut_mouth(image, face, 256)
+    down = cv2.resize(big.mask, (128, 128), interpolation=cv2.INTER_AREA)
+    assert np.abs(down - small.mask).mean() < 0.01
+
+
+# --- properties on constructed lips --------------------------------------------------------
+
+
+def _ellipse_lips(cx: float, cy: float, width: float, opening: float, n_inner: int = 20) -> FaceLandmarks:
+    def contour(w: float, h_up: float, h_low: float, n: int) -> np.ndarray:
+        t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+        # Corner at index 0 (left), upper lip first (y smaller), other corner at n // 2.
+        x = -np.cos(t) * w / 2
+        y = np.where(np.sin(t) >= 0, -np.sin(t) * h_up, -np.sin(t) * h_low)
+        return np.stack([cx + x, cy + y], 1).astype(np.float32)
+
+    inner = contour(width * 0.8, opening / 2, opening / 2, n_inner)
+    outer = contour(width, opening / 2 + width * 0.15, opening / 2 + width * 0.2, 20)
+    pts = np.concatenate([inner, outer])
+    return FaceLandmarks(inner, outer, points_box(pts), pts, "constructed")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    angle=st.floats(-40, 40),
+    scale=st.floats(0.3, 3.0),
+    tx=st.floats(-50, 50),
+    ty=st.floats(-50, 50),
+    opening=st.floats(0.0, 40.0),
+)
+def test_mouth_open_is_invariant_to_similarity_transforms(angle, scale, tx, ty, opening):
+    face = _ellipse_lips(200, 200, 80, opening)
+    m = cv2.getRotationMatrix2D((200, 200), angle, scale)
+    m[:, 2] += (tx, ty)
+    moved = face.transformed(m)
+    assert mouth_open(moved.inner_lip) == pytest.approx(mouth_open(face.inner_lip), abs=1e-4)
+    expected = opening / (80 * 0.8)
+    assert mouth_open(face.inner_lip) == pytest.approx(expected, abs=0.02)
+
+
+@settings(max_examples=25, deadline=None)
+@given(angle=st.floats(-60, 60), scale=st.floats(0.5, 2.5), opening=st.floats(8.0, 40.0))
+def test_crop_geometry_is_invariant_to_similarity_transforms(angle, scale, opening):
+    face = _ellipse_lips(200, 200, 80, opening)
+    image = np.full((400, 400, 3), 128, np.uint8)
+    m = cv2.getRotationMatrix2D((200, 200), angle, scale)
+    reference = cut_mouth(image, face, 128)
+    moved = cut_mouth(image, face.transformed(m), 128)
+    assert np.allclose(moved.inner_lip, reference.inner_lip, atol=0.05)
+    assert moved.local_box == pytest.approx(reference.local_box, abs=1)
+    assert np.abs(moved.mask - reference.mask).max() < 0.05
+    # Crop matrix and its inverse agree.
+    corners = global_box_corners(moved)
+    assert np.allclose(
+        transform_points(corners, moved.matrix), [[0, 0], [128, 0], [128, 128], [0, 128]], atol=1e-3
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**16), angle=st.floats(-30, 30), opening=st.floats(6.0, 30.0))
+def test_paste_back_round_trip_and_locality_on_random_images(seed, angle, opening):
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, 256, (300, 320, 3), dtype=np.uint8)
+    face = _ellipse_lips(160, 150, 70, opening).transformed(cv2.getRotationMatrix2D((160, 150), angle, 1.0))
+    crop = cut_mouth(image, face, 128)
+    assert np.array_equal(paste_back(image, crop, crop.image), image)
+    noise = rng.integers(0, 256, crop.image.shape, dtype=np.uint8)
+    out = paste_back(image, crop, noise)
+    changed = np.any(out != image, axis=-1)
+    assert not changed[alpha_in_image(crop) == 0].any()
