@@ -96,6 +96,9 @@ class LossConfig:
     # "auto": vgg19 where torchvision's ImageNet VGG19 is found, else vgg16; or name one.
     perceptual_net: str = "auto"
     perceptual_weights: str = ""  # explicit weights file; searched before MOUTHSYNTH_WEIGHTS_DIR
+    # "global": VGG sees the whole global crop (the design). "local": only the tight mouth crop,
+    # where every synthesised pixel lies, at a quarter of the cost (for CPU training).
+    perceptual_crop: str = "global"
     gan_mode: str = "lsgan"  # "lsgan" (pix2pixHD) or "hinge"
     adv_global: float = 1.0
     adv_local: float = 1.0
@@ -165,6 +168,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "landmarks.backend": ("mediapipe", "dlib68"),
     "losses.perceptual_net": ("auto", "vgg19", "vgg16"),
     "losses.gan_mode": ("lsgan", "hinge"),
+    "losses.perceptual_crop": ("global", "local"),
     "inference.blend": ("alpha", "poisson"),
 }
 

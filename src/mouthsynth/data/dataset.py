@@ -1,0 +1,106 @@
+"""The training dataset: prepared crops -> batch-dict items for the generator and both
+discriminators."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from mouthsynth.config import DataConfig, GeometryConfig
+from mouthsynth.data.augment import augment, downscale
+from mouthsynth.errors import InputError
+from mouthsynth.geometry.crops import REFERENCE_SIZE, local_box
+from mouthsynth.geometry.mouth import boundary_band
+
+
+def read_manifest(root: Path) -> list[dict]:
+    path = Path(root) / "manifest.jsonl"
+    if not path.is_file():
+        raise InputError(root, "not a prepared dataset (no manifest.jsonl; run `mouthsynth prepare`)")
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+class MouthDataset(Dataset):
+    """Items: ``image`` (3,S,S in [-1,1]), ``mask`` (1,S,S {0,1}), ``boundary`` (1,S,S),
+    ``input`` (4,S,S: white-filled image + mask), ``local_box`` (4 int64), ``index``.
+
+    Augmentation (``train=True``) draws from a generator seeded by (seed, epoch, index): the
+    same item is the same whatever the worker or the order, so runs are reproducible and
+    resumable."""
+
+    def __init__(
+        self,
+        root: str | Path,
+        split: str | None = "train",
+        size: int = 128,
+        data_cfg: DataConfig | None = None,
+        geometry: GeometryConfig | None = None,
+        train: bool = True,
+        seed: int = 0,
+        include_closed: bool = True,
+    ):
+        self.root = Path(root)
+        self.size = size
+        self.cfg = data_cfg or DataConfig()
+        self.geometry = geometry or GeometryConfig()
+        self.train = train
+        self.seed = seed
+        self.epoch = 0
+        records = read_manifest(self.root)
+        self.records = [
+            r for r in records if (split is None or r["split"] == split) and (include_closed or not r.get("closed"))
+        ]
+        self._arrays: dict[str, dict[str, np.ndarray]] = {}
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def _group(self, name: str) -> dict[str, np.ndarray]:
+        # Opened lazily in each worker process; mmap shares the pages between workers.
+        if name not in self._arrays:
+            folder = self.root / "crops" / name
+            self._arrays[name] = {
+                key: np.load(folder / f"{key}.npy", mmap_mode="r") for key in ("images", "masks", "outer_lip")
+            }
+        return self._arrays[name]
+
+    def raw(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rec = self.records[index]
+        arrays = self._group(rec["group"])
+        i = rec["index"]
+        return (
+            np.asarray(arrays["images"][i]),
+            np.asarray(arrays["masks"][i]).astype(np.float32) / 255.0,
+            np.asarray(arrays["outer_lip"][i]).astype(np.float32),
+        )
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        image, mask, outer = self.raw(index)
+        size = self.size
+        if self.train:
+            rng = np.random.default_rng([self.seed, self.epoch, index])
+            image, hard, outer = augment(image, mask, outer, size, rng, self.cfg)
+        else:
+            big = image.shape[0]
+            image = downscale(image, size)
+            hard = (downscale(mask, size) >= 0.5).astype(np.float32)
+            outer = (outer + 0.5) * (size / big) - 0.5
+        band = boundary_band(hard, self.geometry.boundary_band * size / REFERENCE_SIZE)
+        rgb = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float() / 127.5 - 1.0
+        m = torch.from_numpy(hard)[None]
+        white = torch.where(m > 0, torch.ones_like(rgb), rgb)
+        return {
+            "image": rgb,
+            "mask": m,
+            "boundary": torch.from_numpy(band)[None],
+            "input": torch.cat([white, m], 0),
+            "local_box": torch.tensor(local_box(outer, size, self.geometry.local_margin), dtype=torch.int64),
+            "index": torch.tensor(index),
+        }

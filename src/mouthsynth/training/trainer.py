@@ -1,0 +1,370 @@
+"""GAN training of the mouth generator.
+
+A batch dict flows through named steps: ``generate`` adds the composited ``fake``; the
+discriminator step adds ``d/<name>`` terms; the generator step adds one ``g/<term>`` per loss in
+``LOSS_TERMS``, each weighted by the config key of the same name (weight 0 = term off, and its
+network is never built). Reconstruction losses only during ``train.warmup_steps``, then the
+adversarial and feature-matching terms switch on (GLCIC).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Iterator
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Sampler
+
+from mouthsynth.config import Config
+from mouthsynth.data.dataset import MouthDataset
+from mouthsynth.errors import ConfigError, InputError
+from mouthsynth.losses import PerceptualLoss, boundary_weighted_l1, d_loss, feature_matching, g_loss
+from mouthsynth.nets.discriminator import PatchDiscriminator, build_discriminators, crop_local
+from mouthsynth.nets.generator import build_generator
+from mouthsynth.training import checkpoint as ckpt
+from mouthsynth.training.ema import EMA
+
+ADVERSARIAL_TERMS = ("adv_global", "adv_local", "fm_global", "fm_local")
+
+
+class EpochSampler(Sampler[int]):
+    """A seeded permutation per epoch that can start mid-epoch: resuming at step s replays
+    exactly the batches an uninterrupted run would have seen. Shards by rank under DDP."""
+
+    def __init__(self, n: int, seed: int, epoch: int = 0, start: int = 0, rank: int = 0, world: int = 1):
+        self.n, self.seed, self.epoch, self.start, self.rank, self.world = n, seed, epoch, start, rank, world
+
+    def _order(self) -> list[int]:
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        return torch.randperm(self.n, generator=g)[self.rank :: self.world].tolist()
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._order()[self.start :])
+
+    def __len__(self) -> int:
+        return max(0, len(self._order()) - self.start)
+
+
+def _distributed() -> tuple[int, int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    return world, rank, local
+
+
+class Trainer:
+    def __init__(
+        self,
+        cfg: Config,
+        data_root: Path,
+        run_dir: Path,
+        device: str = "cpu",
+        resume: bool = False,
+        progress: bool = True,
+        allow_random_vgg: bool = False,
+    ):
+        self.cfg = cfg
+        self.run_dir = Path(run_dir)
+        self.progress = progress
+        self.world, self.rank, local_rank = _distributed()
+        if self.world > 1:
+            import torch.distributed as dist
+
+            backend = "nccl" if device == "cuda" else "gloo"
+            dist.init_process_group(backend)
+            if device == "cuda":
+                torch.cuda.set_device(local_rank)
+        if device == "cuda" and not torch.cuda.is_available():
+            raise ConfigError("--device cuda: no CUDA device is available")
+        self.device = torch.device(f"cuda:{local_rank}" if device == "cuda" else "cpu")
+        self.is_main = self.rank == 0
+        torch.manual_seed(cfg.train.seed + self.rank)
+        np.random.seed(cfg.train.seed + self.rank)
+
+        self.train_set = MouthDataset(data_root, "train", cfg.data.size, cfg.data, cfg.geometry, True, cfg.data.seed)
+        if len(self.train_set) == 0:
+            raise InputError(data_root, "the dataset has no training samples")
+        self.val_set = MouthDataset(data_root, "val", cfg.data.size, cfg.data, cfg.geometry, False, cfg.data.seed)
+
+        self.G = build_generator(cfg.model).to(self.device)
+        self.Ds: dict[str, PatchDiscriminator] = {
+            k: d.to(self.device) for k, d in build_discriminators(cfg.model, cfg.losses).items()
+        }
+        if cfg.train.channels_last:
+            self.G = self.G.to(memory_format=torch.channels_last)
+        self.ema = EMA(self.G, cfg.train.ema_decay)
+        self.perceptual: PerceptualLoss | None = None
+        if cfg.losses.perceptual > 0:
+            self.perceptual = PerceptualLoss(
+                cfg.losses.perceptual_net, cfg.losses.perceptual_weights or None, allow_random=allow_random_vgg
+            ).to(self.device)
+            # Record what the model is trained with (issue: backbone and its sha256 in the config).
+            cfg.losses.perceptual_net = self.perceptual.net_name
+            cfg.losses.perceptual_weights = self.perceptual.weights_path or ""
+        self.perceptual_sha256 = self.perceptual.weights_sha256 if self.perceptual else None
+
+        betas = (cfg.train.beta1, cfg.train.beta2)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.train.lr, betas=betas)
+        self.opt_D = {k: torch.optim.Adam(d.parameters(), lr=cfg.train.lr_d, betas=betas) for k, d in self.Ds.items()}
+
+        self.G_train: nn.Module = self.G
+        self.D_train: dict[str, nn.Module] = dict(self.Ds)
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.G_train = DDP(self.G, device_ids=ids)
+            self.D_train = {k: DDP(d, device_ids=ids) for k, d in self.Ds.items()}
+
+        self.use_amp = cfg.train.amp and self.device.type == "cuda"
+        self.step = 0
+        self.epoch = 0
+        self.offset = 0  # samples of the current epoch already consumed (per rank)
+        self.best: float | None = None
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if resume:
+            found = ckpt.latest_checkpoint(self.run_dir)
+            if found is None:
+                raise InputError(self.run_dir, "--resume: no checkpoint in this run folder")
+            state = ckpt.load_checkpoint(found, self._modules(), self._optimizers())
+            self.step, self.epoch, self.offset = state["step"], state["epoch"], state["offset"]
+            self.best = state.get("best")
+        if self.is_main:
+            self._write_config()
+        self.writer = None
+
+    # --- bookkeeping --------------------------------------------------------------------
+    def _modules(self) -> dict[str, nn.Module]:
+        mods: dict[str, nn.Module] = {"generator": self.G, "generator_ema": self.ema.model}
+        mods.update({f"disc_{k}": d for k, d in self.Ds.items()})
+        return mods
+
+    def _optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        opts: dict[str, torch.optim.Optimizer] = {"generator": self.opt_G}
+        opts.update({f"disc_{k}": o for k, o in self.opt_D.items()})
+        return opts
+
+    def config_yaml(self) -> str:
+        text = self.cfg.to_yaml()
+        if self.perceptual_sha256:
+            text += f"# perceptual backbone: {self.cfg.losses.perceptual_net}, sha256 {self.perceptual_sha256}\n"
+        return text
+
+    def _write_config(self) -> None:
+        (self.run_dir / "config.yaml").write_text(self.config_yaml())
+        info = {
+            "perceptual_net": self.cfg.losses.perceptual_net if self.perceptual else None,
+            "perceptual_weights": self.cfg.losses.perceptual_weights or None,
+            "perceptual_sha256": self.perceptual_sha256,
+            "train_samples": len(self.train_set),
+            "val_samples": len(self.val_set),
+            "config_digest": self.cfg.digest(),
+        }
+        (self.run_dir / "run.json").write_text(json.dumps(info, indent=2))
+
+    def _log(self, scalars: dict[str, float]) -> None:
+        if not self.is_main:
+            return
+        if self.writer is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(self.run_dir / "tensorboard"))
+        for k, v in scalars.items():
+            self.writer.add_scalar(k, v, self.step)
+        with open(self.run_dir / "metrics.jsonl", "a") as fh:
+            fh.write(json.dumps({"step": self.step, **{k: round(float(v), 6) for k, v in scalars.items()}}) + "\n")
+
+    # --- the named steps ------------------------------------------------------------------
+    def adversarial_on(self) -> bool:
+        return self.step >= self.cfg.train.warmup_steps and bool(self.Ds)
+
+    def view(self, name: str, x: torch.Tensor, batch: dict) -> torch.Tensor:
+        """What discriminator ``name`` sees: the whole global crop, or the tight local crop."""
+        return x if name == "global" else crop_local(x, batch["local_box"], self.cfg.model.local_size)
+
+    def autocast(self):
+        return torch.autocast("cuda", dtype=torch.bfloat16) if self.use_amp else nullcontext()
+
+    def generate(self, batch: dict) -> dict:
+        with self.autocast():
+            batch["fake"] = self.G_train(batch["input"]).float()
+        return batch
+
+    def discriminator_step(self, batch: dict) -> dict[str, float]:
+        out = {}
+        for name, D in self.D_train.items():
+            self.Ds[name].requires_grad_(True)
+            with self.autocast():
+                real_logits, _ = D(self.view(name, batch["image"], batch))
+                fake_logits, _ = D(self.view(name, batch["fake"].detach(), batch))
+                loss = d_loss(real_logits.float(), fake_logits.float(), self.cfg.losses.gan_mode)
+            self.opt_D[name].zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt_D[name].step()
+            out[f"d/{name}"] = loss.item()
+        return out
+
+    def generator_losses(self, batch: dict) -> dict[str, torch.Tensor]:
+        w = self.cfg.losses
+        fake, real = batch["fake"], batch["image"]
+        terms: dict[str, torch.Tensor] = {}
+        if w.l1 > 0:
+            terms["l1"] = boundary_weighted_l1(fake, real, batch["mask"], batch["boundary"], w.boundary_weight)
+        if self.perceptual is not None:
+            if w.perceptual_crop == "local":
+                size = self.cfg.model.local_size
+                terms["perceptual"] = self.perceptual(crop_local(fake, batch["local_box"], size),
+                                                      crop_local(real, batch["local_box"], size))
+            else:
+                terms["perceptual"] = self.perceptual(fake, real)
+        if self.adversarial_on():
+            for name, D in self.D_train.items():
+                self.Ds[name].requires_grad_(False)  # the G step must not train D
+                with self.autocast():
+                    fake_logits, fake_feats = D(self.view(name, fake, batch))
+                    if getattr(w, f"fm_{name}") > 0:
+                        with torch.no_grad():
+                            _, real_feats = D(self.view(name, real, batch))
+                if getattr(w, f"adv_{name}") > 0:
+                    terms[f"adv_{name}"] = g_loss(fake_logits.float(), w.gan_mode)
+                if getattr(w, f"fm_{name}") > 0:
+                    terms[f"fm_{name}"] = feature_matching([f.float() for f in fake_feats], [r.float() for r in real_feats])
+        return terms
+
+    def generator_step(self, batch: dict) -> dict[str, float]:
+        terms = self.generator_losses(batch)
+        total = sum(getattr(self.cfg.losses, k) * v for k, v in terms.items())
+        self.opt_G.zero_grad(set_to_none=True)
+        total.backward()
+        self.opt_G.step()
+        self.ema.update(self.G, self.step)
+        out = {f"g/{k}": v.item() for k, v in terms.items()}
+        out["g/total"] = float(total.item())
+        return out
+
+    def train_step(self, batch: dict) -> dict[str, float]:
+        self.G_train.train()
+        batch = {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+        if self.cfg.train.channels_last:
+            batch["input"] = batch["input"].contiguous(memory_format=torch.channels_last)
+        batch = self.generate(batch)
+        scalars = self.discriminator_step(batch) if self.adversarial_on() else {}
+        scalars.update(self.generator_step(batch))
+        self.step += 1
+        self.last_batch = batch
+        return scalars
+
+    # --- validation ------------------------------------------------------------------------
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        if len(self.val_set) == 0:
+            return {}
+        n = min(len(self.val_set), self.cfg.train.val_samples)
+        # A fixed, evenly spread subset: every checkpoint is judged on the same samples.
+        indices = np.linspace(0, len(self.val_set) - 1, n).round().astype(int).tolist()
+        G = self.ema.model.eval()
+        l1_sum = sq_sum = px = 0.0
+        for start in range(0, n, 32):
+            items = [self.val_set[i] for i in indices[start : start + 32]]
+            x = torch.stack([it["input"] for it in items]).to(self.device)
+            real = torch.stack([it["image"] for it in items]).to(self.device)
+            mask = torch.stack([it["mask"] for it in items]).to(self.device)
+            fake = G(x)
+            diff = (fake - real).abs() / 2 * mask  # in [0, 1] units
+            l1_sum += diff.sum().item()
+            sq_sum += (diff**2).sum().item()
+            px += mask.sum().item() * 3
+        l1 = l1_sum / max(px, 1)
+        mse = sq_sum / max(px, 1)
+        return {"val/l1": l1, "val/psnr": 10 * math.log10(1 / max(mse, 1e-10))}
+
+    def _image_grid(self, batch: dict) -> None:
+        if not self.is_main or self.writer is None:
+            return
+        k = min(4, batch["input"].shape[0])
+        rows = [torch.cat([batch["input"][i, :3], batch["fake"][i], batch["image"][i]], 2) for i in range(k)]
+        grid = (torch.cat(rows, 1).detach().float().cpu().clamp(-1, 1) + 1) / 2
+        self.writer.add_image("train/white_filled|generated|real", grid, self.step)
+
+    # --- the loop ------------------------------------------------------------------------------
+    def _loader(self) -> DataLoader:
+        self.train_set.set_epoch(self.epoch)
+        sampler = EpochSampler(len(self.train_set), self.cfg.data.seed, self.epoch, self.offset, self.rank, self.world)
+        workers = self.cfg.train.num_workers
+        return DataLoader(
+            self.train_set,
+            batch_size=self.cfg.train.batch_size,
+            sampler=sampler,
+            num_workers=workers,
+            drop_last=True,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=False,
+            prefetch_factor=2 if workers > 0 else None,
+        )
+
+    def save(self, val: dict[str, float] | None = None) -> Path | None:
+        if not self.is_main:
+            return None
+        state = {"epoch": self.epoch, "offset": self.offset, "best": self.best, "metrics": val or {}}
+        path = ckpt.save_checkpoint(
+            self.run_dir, self.step, self._modules(), self._optimizers(), state, self.config_yaml(), self.cfg.train.keep_last
+        )
+        metric = self.cfg.train.best_metric
+        if val and metric in val and (self.best is None or val[metric] < self.best):
+            self.best = val[metric]
+            # Rewrite state with the new best so a resume knows it.
+            state["best"] = self.best
+            (path / "state.json").write_text(json.dumps({**json.loads((path / "state.json").read_text()), "best": self.best}))
+            ckpt.mark_best(self.run_dir, path, metric, self.best)
+        return path
+
+    def fit(self, max_steps: int | None = None) -> dict[str, float]:
+        from tqdm import tqdm
+
+        cfg = self.cfg.train
+        max_steps = max_steps if max_steps is not None else cfg.max_steps
+        bar = tqdm(total=max_steps, initial=self.step, disable=not (self.progress and self.is_main), dynamic_ncols=True)
+        last: dict[str, float] = {}
+        t0, s0 = time.perf_counter(), self.step
+        val: dict[str, float] = {}
+        while self.step < max_steps:
+            loader = self._loader()
+            for batch in loader:
+                scalars = self.train_step(batch)
+                self.offset += batch["input"].shape[0]
+                last = scalars
+                bar.update(1)
+                if self.step % cfg.log_every == 0 or self.step == max_steps:
+                    rate = (self.step - s0) / max(time.perf_counter() - t0, 1e-9)
+                    lrs = {"lr/generator": self.opt_G.param_groups[0]["lr"]}
+                    lrs.update({f"lr/disc_{k}": o.param_groups[0]["lr"] for k, o in self.opt_D.items()})
+                    self._log({**scalars, **lrs, "speed/steps_per_s": rate})
+                    bar.set_postfix({k.split("/")[-1]: f"{v:.3f}" for k, v in scalars.items()} | {"it/s": f"{rate:.2f}"})
+                if self.step % cfg.image_every == 0:
+                    self._image_grid(self.last_batch)
+                val = {}
+                if self.step % cfg.val_every == 0 or self.step == max_steps:
+                    val = self.validate()
+                    if val:
+                        self._log(val)
+                if self.step % cfg.ckpt_every == 0 or self.step == max_steps:
+                    self.save(val)
+                if self.step >= max_steps:
+                    break
+            else:
+                # The epoch ran out: the next one starts from a new permutation.
+                self.epoch += 1
+                self.offset = 0
+                continue
+            break
+        bar.close()
+        if self.writer is not None:
+            self.writer.flush()
+        return {**last, **val}
