@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mouthsynth.io.images import read_image
 
 from mouthsynth.config import GeometryConfig
 from mouthsynth.geometry import (
@@ -19,6 +18,7 @@ from mouthsynth.geometry import (
     paste_back,
 )
 from mouthsynth.geometry.crops import transform_points
+from mouthsynth.io.images import read_image
 from mouthsynth.landmarks import create_backend
 from mouthsynth.landmarks.base import FaceLandmarks, points_box
 
@@ -129,7 +129,7 @@ def test_paste_back_of_an_unchanged_crop_is_exact(open_face):
 def test_paste_back_changes_only_pixels_inside_the_mouth(open_face):
     image, face = open_face
     crop = cut_mouth(image, face, 128)
-    out = paste_back(image, crop, crop.white_filled)
+    out = paste_back(image, crop, crop.white_filled, keep_detail=False)
     changed = np.any(out != image, axis=-1)
     assert changed.sum() > 1000
     alpha = alpha_in_image(crop)
@@ -141,8 +141,16 @@ def test_paste_back_changes_only_pixels_inside_the_mouth(open_face):
     region = cv2.dilate(region, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
     assert not changed[region == 0].any()
     # Inside the mouth the result is the pasted white.
-    inner = cv2.erode(region, np.ones((2 * grow + 5, 2 * grow + 5), np.uint8))
-    assert out[inner == 1].min() > 240
+    # (well inside: the feathered edge is ~3 crop px = ~13 image px wide here)
+    inner = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(inner, [np.round(face.inner_lip).astype(np.int32)], 1)
+    inner = cv2.erode(inner, np.ones((31, 31), np.uint8))
+    assert inner.sum() > 500
+    assert out[inner == 1].min() > 250
+    # keep_detail pastes only the change: the same region changes, the old detail shows through.
+    detailed = paste_back(image, crop, crop.white_filled, keep_detail=True)
+    assert not np.any(detailed != image, axis=-1)[alpha == 0].any()
+    assert detailed[inner == 1].mean() > 200
 
 
 def test_global_box_corners_map_to_crop_corners(open_face):
@@ -204,7 +212,9 @@ def test_crop_geometry_is_invariant_to_similarity_transforms(angle, scale, openi
     moved = cut_mouth(image, face.transformed(m), 128)
     assert np.allclose(moved.inner_lip, reference.inner_lip, atol=0.05)
     assert moved.local_box == pytest.approx(reference.local_box, abs=1)
-    assert np.abs(moved.mask - reference.mask).max() < 0.05
+    # 4x supersampled rasterisation: one sub-pixel (1/16) of difference at most, on the edge.
+    assert np.abs(moved.mask - reference.mask).max() <= 0.07
+    assert np.abs(moved.mask - reference.mask).mean() < 0.005
     # Crop matrix and its inverse agree.
     corners = global_box_corners(moved)
     assert np.allclose(

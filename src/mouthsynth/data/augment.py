@@ -77,7 +77,9 @@ def augment(
     mask = downscale(np.ascontiguousarray(mask), size)
     outer_lip = (outer_lip + 0.5) * (size / big) - 0.5
     matrix = jitter_matrix(rng, size, cfg)
-    image = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+    image = cv2.warpAffine(
+        image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
+    )
     mask = cv2.warpAffine(mask, matrix, (size, size), flags=cv2.INTER_LINEAR, borderValue=0)
     outer_lip = outer_lip @ matrix[:, :2].T + matrix[:, 2]
     image = color_jitter(image, rng, cfg.color_jitter)

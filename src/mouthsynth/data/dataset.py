@@ -52,7 +52,9 @@ class MouthDataset(Dataset):
         self.epoch = 0
         records = read_manifest(self.root)
         self.records = [
-            r for r in records if (split is None or r["split"] == split) and (include_closed or not r.get("closed"))
+            r
+            for r in records
+            if (split is None or r["split"] == split) and (include_closed or not r.get("closed"))
         ]
         self._arrays: dict[str, dict[str, np.ndarray]] = {}
 

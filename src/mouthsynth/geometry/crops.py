@@ -204,24 +204,43 @@ def alpha_in_image(crop: MouthCrop, alpha: np.ndarray | None = None) -> np.ndarr
 
 
 def paste_back(
-    image: np.ndarray, crop: MouthCrop, generated: np.ndarray, alpha: np.ndarray | None = None
+    image: np.ndarray,
+    crop: MouthCrop,
+    generated: np.ndarray,
+    alpha: np.ndarray | None = None,
+    keep_detail: bool = True,
 ) -> np.ndarray:
-    """Put a generated crop back into ``image``: only pixels under the feathered interior mask
-    change. What is pasted is the change the generator made (generated - real crop), carried at
-    the crop's resolution, so an unchanged crop gives back the image exactly and detail finer than
-    the crop (skin, lip edges) is never resampled away."""
+    """Put a generated crop back into ``image``; only pixels under the feathered interior mask
+    change.
+
+    ``keep_detail=True`` pastes the change the generator made (generated - real crop) at the
+    crop's resolution: an unchanged crop gives back the image exactly, and detail finer than the
+    crop survives. ``keep_detail=False`` replaces the masked pixels by the upsampled generated
+    crop: nothing of the old interior shows through (what synthesis wants)."""
     alpha = crop_alpha(crop) if alpha is None else alpha
     out = image.copy()
     roi = _support_roi(alpha, crop)
     if roi is None:
         return out
     x0, y0, x1, y1 = roi
-    delta = (generated.astype(np.float32) - crop.image.astype(np.float32)) * alpha[..., None]
     to_roi = _crop_to_roi(crop, roi)
     size = (x1 - x0, y1 - y0)
-    delta_img = cv2.warpAffine(delta, to_roi, size, flags=cv2.INTER_LINEAR, borderValue=0)
-    alpha_img = cv2.warpAffine(alpha, to_roi, size, flags=cv2.INTER_LINEAR, borderValue=0)
     region = out[y0:y1, x0:x1]
-    blended = np.clip(np.rint(region.astype(np.float32) + delta_img), 0, 255).astype(np.uint8)
+    alpha_img = cv2.warpAffine(alpha, to_roi, size, flags=cv2.INTER_LINEAR, borderValue=0)
+    if keep_detail:
+        delta = (generated.astype(np.float32) - crop.image.astype(np.float32)) * alpha[..., None]
+        delta_img = cv2.warpAffine(delta, to_roi, size, flags=cv2.INTER_LINEAR, borderValue=0)
+        blended = region.astype(np.float32) + delta_img
+    else:
+        gen_img = cv2.warpAffine(
+            generated.astype(np.float32),
+            to_roi,
+            size,
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        a = alpha_img[..., None]
+        blended = region.astype(np.float32) * (1 - a) + gen_img * a
+    blended = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
     out[y0:y1, x0:x1] = np.where(alpha_img[..., None] > 0, blended, region)
     return out

@@ -96,7 +96,10 @@ def save_checkpoint(
             if fail_after == key:
                 raise RuntimeError(f"simulated crash after writing {key}")
         rng_tensors, rng_plain = rng_state()
-        torch.save({"optimizers": {k: o.state_dict() for k, o in optimizers.items()}, "rng": rng_tensors}, tmp / "optim.pt")
+        torch.save(
+            {"optimizers": {k: o.state_dict() for k, o in optimizers.items()}, "rng": rng_tensors},
+            tmp / "optim.pt",
+        )
         (tmp / "state.json").write_text(json.dumps({**state, "step": step, "rng": rng_plain}))
         (tmp / "config.yaml").write_text(config_yaml)
         for f in tmp.iterdir():
@@ -150,7 +153,9 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
         candidate = root / pointer.read_text().strip()
         if (candidate / "state.json").is_file():
             return candidate
-    steps = sorted(p for p in root.glob(f"{PREFIX}*") if (p / "state.json").is_file()) if root.is_dir() else []
+    steps = (
+        sorted(p for p in root.glob(f"{PREFIX}*") if (p / "state.json").is_file()) if root.is_dir() else []
+    )
     return steps[-1] if steps else None
 
 
@@ -163,7 +168,9 @@ def load_weights(path: Path, module: torch.nn.Module) -> None:
         raise ModelError(f"{path}: not a readable safetensors file ({exc})") from exc
     missing, unexpected = module.load_state_dict(state, strict=False)
     if missing or unexpected:
-        raise ModelError(f"{path}: weights do not match the network (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise ModelError(
+            f"{path}: weights do not match the network (missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
 
 
 def load_checkpoint(

@@ -88,10 +88,14 @@ class Trainer:
         torch.manual_seed(cfg.train.seed + self.rank)
         np.random.seed(cfg.train.seed + self.rank)
 
-        self.train_set = MouthDataset(data_root, "train", cfg.data.size, cfg.data, cfg.geometry, True, cfg.data.seed)
+        self.train_set = MouthDataset(
+            data_root, "train", cfg.data.size, cfg.data, cfg.geometry, True, cfg.data.seed
+        )
         if len(self.train_set) == 0:
             raise InputError(data_root, "the dataset has no training samples")
-        self.val_set = MouthDataset(data_root, "val", cfg.data.size, cfg.data, cfg.geometry, False, cfg.data.seed)
+        self.val_set = MouthDataset(
+            data_root, "val", cfg.data.size, cfg.data, cfg.geometry, False, cfg.data.seed
+        )
 
         self.G = build_generator(cfg.model).to(self.device)
         self.Ds: dict[str, PatchDiscriminator] = {
@@ -103,7 +107,9 @@ class Trainer:
         self.perceptual: PerceptualLoss | None = None
         if cfg.losses.perceptual > 0:
             self.perceptual = PerceptualLoss(
-                cfg.losses.perceptual_net, cfg.losses.perceptual_weights or None, allow_random=allow_random_vgg
+                cfg.losses.perceptual_net,
+                cfg.losses.perceptual_weights or None,
+                allow_random=allow_random_vgg,
             ).to(self.device)
             # Record what the model is trained with (issue: backbone and its sha256 in the config).
             cfg.losses.perceptual_net = self.perceptual.net_name
@@ -112,7 +118,9 @@ class Trainer:
 
         betas = (cfg.train.beta1, cfg.train.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.train.lr, betas=betas)
-        self.opt_D = {k: torch.optim.Adam(d.parameters(), lr=cfg.train.lr_d, betas=betas) for k, d in self.Ds.items()}
+        self.opt_D = {
+            k: torch.optim.Adam(d.parameters(), lr=cfg.train.lr_d, betas=betas) for k, d in self.Ds.items()
+        }
 
         self.G_train: nn.Module = self.G
         self.D_train: dict[str, nn.Module] = dict(self.Ds)
@@ -154,7 +162,9 @@ class Trainer:
     def config_yaml(self) -> str:
         text = self.cfg.to_yaml()
         if self.perceptual_sha256:
-            text += f"# perceptual backbone: {self.cfg.losses.perceptual_net}, sha256 {self.perceptual_sha256}\n"
+            text += (
+                f"# perceptual backbone: {self.cfg.losses.perceptual_net}, sha256 {self.perceptual_sha256}\n"
+            )
         return text
 
     def _write_config(self) -> None:
@@ -179,7 +189,9 @@ class Trainer:
         for k, v in scalars.items():
             self.writer.add_scalar(k, v, self.step)
         with open(self.run_dir / "metrics.jsonl", "a") as fh:
-            fh.write(json.dumps({"step": self.step, **{k: round(float(v), 6) for k, v in scalars.items()}}) + "\n")
+            fh.write(
+                json.dumps({"step": self.step, **{k: round(float(v), 6) for k, v in scalars.items()}}) + "\n"
+            )
 
     # --- the named steps ------------------------------------------------------------------
     def adversarial_on(self) -> bool:
@@ -216,12 +228,15 @@ class Trainer:
         fake, real = batch["fake"], batch["image"]
         terms: dict[str, torch.Tensor] = {}
         if w.l1 > 0:
-            terms["l1"] = boundary_weighted_l1(fake, real, batch["mask"], batch["boundary"], w.boundary_weight)
+            terms["l1"] = boundary_weighted_l1(
+                fake, real, batch["mask"], batch["boundary"], w.boundary_weight
+            )
         if self.perceptual is not None:
             if w.perceptual_crop == "local":
                 size = self.cfg.model.local_size
-                terms["perceptual"] = self.perceptual(crop_local(fake, batch["local_box"], size),
-                                                      crop_local(real, batch["local_box"], size))
+                terms["perceptual"] = self.perceptual(
+                    crop_local(fake, batch["local_box"], size), crop_local(real, batch["local_box"], size)
+                )
             else:
                 terms["perceptual"] = self.perceptual(fake, real)
         if self.adversarial_on():
@@ -235,7 +250,9 @@ class Trainer:
                 if getattr(w, f"adv_{name}") > 0:
                     terms[f"adv_{name}"] = g_loss(fake_logits.float(), w.gan_mode)
                 if getattr(w, f"fm_{name}") > 0:
-                    terms[f"fm_{name}"] = feature_matching([f.float() for f in fake_feats], [r.float() for r in real_feats])
+                    terms[f"fm_{name}"] = feature_matching(
+                        [f.float() for f in fake_feats], [r.float() for r in real_feats]
+                    )
         return terms
 
     def generator_step(self, batch: dict) -> dict[str, float]:
@@ -251,7 +268,9 @@ class Trainer:
 
     def train_step(self, batch: dict) -> dict[str, float]:
         self.G_train.train()
-        batch = {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+        batch = {
+            k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()
+        }
         if self.cfg.train.channels_last:
             batch["input"] = batch["input"].contiguous(memory_format=torch.channels_last)
         batch = self.generate(batch)
@@ -296,7 +315,9 @@ class Trainer:
     # --- the loop ------------------------------------------------------------------------------
     def _loader(self) -> DataLoader:
         self.train_set.set_epoch(self.epoch)
-        sampler = EpochSampler(len(self.train_set), self.cfg.data.seed, self.epoch, self.offset, self.rank, self.world)
+        sampler = EpochSampler(
+            len(self.train_set), self.cfg.data.seed, self.epoch, self.offset, self.rank, self.world
+        )
         workers = self.cfg.train.num_workers
         return DataLoader(
             self.train_set,
@@ -314,14 +335,22 @@ class Trainer:
             return None
         state = {"epoch": self.epoch, "offset": self.offset, "best": self.best, "metrics": val or {}}
         path = ckpt.save_checkpoint(
-            self.run_dir, self.step, self._modules(), self._optimizers(), state, self.config_yaml(), self.cfg.train.keep_last
+            self.run_dir,
+            self.step,
+            self._modules(),
+            self._optimizers(),
+            state,
+            self.config_yaml(),
+            self.cfg.train.keep_last,
         )
         metric = self.cfg.train.best_metric
         if val and metric in val and (self.best is None or val[metric] < self.best):
             self.best = val[metric]
             # Rewrite state with the new best so a resume knows it.
             state["best"] = self.best
-            (path / "state.json").write_text(json.dumps({**json.loads((path / "state.json").read_text()), "best": self.best}))
+            (path / "state.json").write_text(
+                json.dumps({**json.loads((path / "state.json").read_text()), "best": self.best})
+            )
             ckpt.mark_best(self.run_dir, path, metric, self.best)
         return path
 
@@ -330,7 +359,12 @@ class Trainer:
 
         cfg = self.cfg.train
         max_steps = max_steps if max_steps is not None else cfg.max_steps
-        bar = tqdm(total=max_steps, initial=self.step, disable=not (self.progress and self.is_main), dynamic_ncols=True)
+        bar = tqdm(
+            total=max_steps,
+            initial=self.step,
+            disable=not (self.progress and self.is_main),
+            dynamic_ncols=True,
+        )
         last: dict[str, float] = {}
         t0, s0 = time.perf_counter(), self.step
         val: dict[str, float] = {}
@@ -346,7 +380,9 @@ class Trainer:
                     lrs = {"lr/generator": self.opt_G.param_groups[0]["lr"]}
                     lrs.update({f"lr/disc_{k}": o.param_groups[0]["lr"] for k, o in self.opt_D.items()})
                     self._log({**scalars, **lrs, "speed/steps_per_s": rate})
-                    bar.set_postfix({k.split("/")[-1]: f"{v:.3f}" for k, v in scalars.items()} | {"it/s": f"{rate:.2f}"})
+                    bar.set_postfix(
+                        {k.split("/")[-1]: f"{v:.3f}" for k, v in scalars.items()} | {"it/s": f"{rate:.2f}"}
+                    )
                 if self.step % cfg.image_every == 0:
                     self._image_grid(self.last_batch)
                 val = {}

@@ -26,7 +26,32 @@ AROUND_MOUTH = [57, 287, 43, 273, 106, 335, 182, 406, 83, 313, 18, 200, 199, 175
 JAW = [172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397]
 MOVING = list(dict.fromkeys(INNER_LIP + OUTER_LIP + AROUND_MOUTH + JAW))
 # Points that must not move: eyes, nose, cheekbones, upper face oval.
-ANCHORS = [33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 1, 2, 98, 327, 234, 454, 93, 323, 116, 345, 50, 280, 205, 425]
+ANCHORS = [
+    33,
+    133,
+    362,
+    263,
+    168,
+    6,
+    197,
+    195,
+    5,
+    4,
+    1,
+    2,
+    98,
+    327,
+    234,
+    454,
+    93,
+    323,
+    116,
+    345,
+    50,
+    280,
+    205,
+    425,
+]
 
 
 def canonical_transform(points: np.ndarray) -> np.ndarray:
@@ -61,7 +86,9 @@ class MotionTransfer:
 
     def __post_init__(self) -> None:
         if len(self.driver_neutral) < 468 or len(self.target) < 468:
-            raise MouthSynthError("mouth motion transfer needs the MediaPipe mesh (landmarks.backend=mediapipe)")
+            raise MouthSynthError(
+                "mouth motion transfer needs the MediaPipe mesh (landmarks.backend=mediapipe)"
+            )
         self._driver_neutral_canon = apply(canonical_transform(self.driver_neutral), self.driver_neutral)
         self._target_to_canon = canonical_transform(self.target)
         self._target_canon = apply(self._target_to_canon, self.target)
@@ -106,4 +133,6 @@ def landmarks_from_points(points: np.ndarray, backend: str = "mediapipe") -> Fac
     pts = points.astype(np.float32)
     x0, y0 = pts.min(0)
     x1, y1 = pts.max(0)
-    return FaceLandmarks(pts[INNER_LIP], pts[OUTER_LIP], (float(x0), float(y0), float(x1), float(y1)), pts, backend)
+    return FaceLandmarks(
+        pts[INNER_LIP], pts[OUTER_LIP], (float(x0), float(y0), float(x1), float(y1)), pts, backend
+    )
