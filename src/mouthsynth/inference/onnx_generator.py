@@ -1,0 +1,64 @@
+"""The generator on ONNX Runtime: numpy in, numpy out, no torch anywhere on this path."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from mouthsynth.errors import ModelError
+from mouthsynth.inference.packing import from_network_output, to_network_input
+
+INPUT_NAME = "input"
+OUTPUT_NAME = "output"
+
+
+class OnnxGenerator:
+    def __init__(self, path: str | Path, providers: list[str] | None = None, threads: int | None = None):
+        import onnxruntime as ort
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ModelError(f"{self.path}: model file not found")
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        threads = threads or min(4, os.cpu_count() or 1)
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(
+                str(self.path), options, providers=providers or ["CPUExecutionProvider"]
+            )
+        except Exception as exc:
+            raise ModelError(f"{self.path}: not a valid ONNX model ({type(exc).__name__})") from exc
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if (
+            len(inputs) != 1
+            or inputs[0].name != INPUT_NAME
+            or len(inputs[0].shape) != 4
+            or inputs[0].shape[1] != 4
+        ):
+            got = [(i.name, i.shape) for i in inputs]
+            raise ModelError(f"{self.path}: expected one input '{INPUT_NAME}' of N x 4 x S x S, got {got}")
+        if len(outputs) != 1 or len(outputs[0].shape) != 4 or outputs[0].shape[1] != 3:
+            got = [(o.name, o.shape) for o in outputs]
+            raise ModelError(f"{self.path}: expected one output of N x 3 x S x S, got {got}")
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.metadata = dict(meta)
+        self.card = json.loads(meta.get("mouthsynth.card", "{}") or "{}")
+        size = meta.get("mouthsynth.crop_size")
+        self.crop_size = (
+            int(size) if size else int(inputs[0].shape[2]) if isinstance(inputs[0].shape[2], int) else 128
+        )
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        """N x 4 x S x S float32 -> N x 3 x S x S float32 (composited, in [-1, 1])."""
+        return self.session.run([self.session.get_outputs()[0].name], {INPUT_NAME: batch.astype(np.float32)})[
+            0
+        ]
+
+    def run_crops(self, white_filled: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        """N x S x S x 3 uint8 white-filled crops + N x S x S masks -> N x S x S x 3 uint8."""
+        return from_network_output(self(to_network_input(white_filled, masks)))
