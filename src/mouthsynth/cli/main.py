@@ -18,16 +18,30 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
 
 # command name -> module under mouthsynth.cli defining `command`
 COMMANDS = {
     "demo": "demo",
+    "inpaint": "inpaint",
+    "video": "video",
     "mask": "mask",
+    "prepare": "prepare",
+    "train": "train",
+    "export": "export",
+    "evaluate": "evaluate",
+    "bench": "bench",
+    "transfer": "transfer",
 }
 
 for _name, _module in COMMANDS.items():
-    _mod = importlib.import_module(f"mouthsynth.cli.{_module}")
+    try:
+        _mod = importlib.import_module(f"mouthsynth.cli.{_module}")
+    except ModuleNotFoundError as _exc:
+        if _exc.name != f"mouthsynth.cli.{_module}":
+            raise
+        continue
     app.command(_name)(_mod.command)
 
 

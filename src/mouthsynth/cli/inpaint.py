@@ -1,0 +1,60 @@
+"""`mouthsynth inpaint`: fill the mouth interior in images and folders of images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mouthsynth.cli.common import BatchReport, note_line, output_for, user_errors
+
+
+def command(
+    inputs: Annotated[list[Path], typer.Argument(help="Images or folders of images.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output file (one input) or folder (mirrored).")],
+    model: Annotated[Path | None, typer.Option(help="ONNX model (default: shipped) or checkpoint (torch).")] = None,
+    mask: Annotated[Path | None, typer.Option(help="Interior mask PNG for a single image (white = fill).")] = None,
+    backend: Annotated[str, typer.Option(help="onnx or torch.")] = "onnx",
+    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    blend: Annotated[str, typer.Option(help="alpha (soft edge + seam correction) or poisson.")] = "alpha",
+    overwrite: Annotated[bool, typer.Option(help="Replace existing outputs.")] = False,
+) -> None:
+    """Synthesise the interior of every open mouth and paste it back. Faces with a closed mouth
+    are left as they are and reported; an image with no open mouth is reported and not written."""
+    with user_errors():
+        from mouthsynth.config import load_config
+        from mouthsynth.errors import ConfigError, InputError, MouthSynthError, NoFaceError
+        from mouthsynth.inference.synthesizer import MouthSynthesizer
+        from mouthsynth.io.images import iter_inputs, read_image, write_image
+
+        if blend not in ("alpha", "poisson"):
+            raise ConfigError(f"--blend: {blend!r} is not one of alpha, poisson")
+        items = iter_inputs(inputs)
+        if mask is not None and len(items) != 1:
+            raise InputError(mask, "--mask works with exactly one input image")
+        targets = output_for(items, out, None)
+        synth = MouthSynthesizer(model, backend=backend, device=device, config=load_config(), blend=blend)
+        user_mask = read_image(mask)[..., 0] if mask is not None else None
+        report = BatchReport()
+        for (path, _rel), target in zip(items, targets, strict=True):
+            try:
+                if target.exists() and not overwrite:
+                    from mouthsynth.errors import OutputExistsError
+
+                    raise OutputExistsError(target)
+                image = read_image(path)
+                result = synth(image, mask=user_mask)
+                if not result.faces:
+                    raise NoFaceError(path)
+                closed = [i for i, f in enumerate(result.faces) if not f.synthesised]
+                for i in closed:
+                    note_line(f"{path}: face {i}: mouth closed (mouth_open {result.faces[i].mouth_open:.3f}), left as is")
+                if not result.synthesised:
+                    raise InputError(path, f"mouth closed on all {len(result.faces)} face(s): nothing to synthesise")
+                write_image(target, result.image, overwrite=overwrite)
+                report.processed.append(str(path))
+            except MouthSynthError as exc:
+                report.skip(exc, path)
+        report.summary()
+        raise typer.Exit(report.exit_code())

@@ -1,0 +1,37 @@
+"""`mouthsynth video`: fill the mouth interior in every frame of a video, audio kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mouthsynth.cli.common import console, user_errors
+
+
+def command(
+    source: Annotated[Path, typer.Argument(help="Input video.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output video (mp4).")],
+    model: Annotated[Path | None, typer.Option(help="ONNX model (default: shipped) or checkpoint (torch).")] = None,
+    backend: Annotated[str, typer.Option(help="onnx or torch.")] = "onnx",
+    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    blend: Annotated[str, typer.Option(help="alpha or poisson.")] = "alpha",
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+) -> None:
+    """Stream the video through the synthesiser: same frames, fps and size; the audio stream is
+    copied unchanged. Frames without a face or with a closed mouth pass through."""
+    with user_errors():
+        from mouthsynth.config import load_config
+        from mouthsynth.errors import OutputExistsError
+        from mouthsynth.inference.synthesizer import MouthSynthesizer
+
+        if out.exists() and not overwrite:
+            raise OutputExistsError(out)
+        synth = MouthSynthesizer(model, backend=backend, device=device, config=load_config(), blend=blend)
+        stats = synth.process_video(source, out, overwrite=overwrite)
+        console.print(
+            f"wrote {out}: {stats['frames']} frames in {stats['seconds']:.1f} s "
+            f"({stats['frames'] / max(stats['seconds'], 1e-6):.1f} frames/s); {stats['synthesised']} synthesised, "
+            f"{stats['closed']} closed mouth, {stats['no_face']} without a face"
+        )

@@ -1,0 +1,323 @@
+"""The Python API: ``MouthSynthesizer`` fills the mouth interior of every face with an open mouth,
+on images and on videos. With the default ONNX backend nothing here imports torch.
+
+    from mouthsynth import MouthSynthesizer
+    synth = MouthSynthesizer()            # the shipped default model
+    result = synth(rgb_uint8_image)       # result.image, result.faces, result.mask
+    synth.process_video("in.mp4", "out.mp4")
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mouthsynth.config import Config, load_config
+from mouthsynth.errors import InputError, ModelError
+from mouthsynth.geometry import MouthCrop, alpha_in_image, cut_mouth, global_box_corners
+from mouthsynth.geometry.crops import crop_alpha, local_box
+from mouthsynth.inference.compositing import composite
+from mouthsynth.landmarks import FaceLandmarks, LandmarkBackend, create_backend
+from mouthsynth.landmarks.base import box_iou
+
+
+def default_model_path() -> Path:
+    """The generator that ships inside the package."""
+    path = Path(str(importlib.resources.files("mouthsynth") / "models" / "default.onnx"))
+    if not path.is_file():
+        raise ModelError(f"{path}: the default model is missing from this installation (pass --model)")
+    return path
+
+
+@dataclass
+class FaceResult:
+    mouth_open: float
+    box: np.ndarray  # 4 x 2 global-crop corners, image px
+    local_box: tuple[int, int, int, int]  # in global-crop px
+    mask: np.ndarray  # image-sized float32 alpha of what changed (zeros when not synthesised)
+    synthesised: bool
+    reason: str = ""
+    landmarks: FaceLandmarks | None = None
+
+    def zoom_box(self, shape: tuple[int, ...], grow: float = 1.3) -> tuple[int, int, int, int]:
+        """An axis-aligned square around the global crop, grown and clipped to the image."""
+        h, w = shape[:2]
+        centre = self.box.mean(0)
+        side = float(np.ptp(self.box, axis=0).max()) * grow
+        side = min(side, h, w)
+        x0 = int(np.clip(round(centre[0] - side / 2), 0, w - side))
+        y0 = int(np.clip(round(centre[1] - side / 2), 0, h - side))
+        return x0, y0, x0 + int(side), y0 + int(side)
+
+
+@dataclass
+class Result:
+    image: np.ndarray  # the output, RGB uint8
+    white_filled: np.ndarray  # the input with every synthesised interior set to white
+    mask: np.ndarray  # image-sized float32: union of the per-face alphas
+    faces: list[FaceResult] = field(default_factory=list)
+
+    @property
+    def synthesised(self) -> int:
+        return sum(f.synthesised for f in self.faces)
+
+
+def _load_generator(model: str | Path | None, backend: str, device: str):
+    if backend == "onnx":
+        from mouthsynth.inference.onnx_generator import OnnxGenerator
+
+        path = Path(model) if model is not None else default_model_path()
+        if path.is_dir() or path.suffix != ".onnx":
+            raise ModelError(
+                f"{path}: the onnx backend needs an .onnx file (use --backend torch for checkpoints)"
+            )
+        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if device == "cuda" else None
+        return OnnxGenerator(path, providers=providers)
+    if backend == "torch":
+        if model is None:
+            raise ModelError("--backend torch needs --model: a checkpoint folder or a run folder")
+        from mouthsynth.inference.torch_generator import TorchGenerator
+
+        return TorchGenerator(model, device)
+    raise ModelError(f"unknown backend {backend!r} (onnx or torch)")
+
+
+def mask_crop(image: np.ndarray, mask: np.ndarray, size: int, cfg: Config) -> MouthCrop:
+    """A crop centred on a user mask when no face is found: no roll, side from the mask's extent."""
+    ys, xs = np.nonzero(mask >= 0.5)
+    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    width = max(x1 - x0, (y1 - y0) * 1.6, 8)  # a mouth is wider than tall: treat the box as lips
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    # Pretend outer lips a bit larger than the mask, so the crop matches what training saw.
+    outer = np.array(
+        [[cx - width * 0.6, cy], [cx, cy - width * 0.3], [cx + width * 0.6, cy], [cx, cy + width * 0.3]],
+        np.float32,
+    )
+    inner = outer.copy()
+    face = FaceLandmarks(inner, outer, (float(x0), float(y0), float(x1), float(y1)), outer, "mask")
+    crop = cut_mouth(image, face, size, cfg.geometry, interior_mask=mask)
+    crop.local_box = local_box(crop.outer_lip, size, cfg.geometry.local_margin)
+    crop.mouth_open = 1.0
+    return crop
+
+
+class MouthSynthesizer:
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        backend: str = "onnx",
+        device: str = "cpu",
+        config: Config | None = None,
+        blend: str | None = None,
+        landmarks: LandmarkBackend | None = None,
+    ):
+        self.cfg = config or load_config()
+        if blend is not None:
+            self.cfg.inference.blend = blend
+        self.generator = _load_generator(model, backend, device)
+        self.size = int(self.generator.crop_size)
+        # The crop geometry the model was trained with travels in its metadata.
+        meta = getattr(self.generator, "metadata", {}) or {}
+        if "mouthsynth.global_scale" in meta:
+            self.cfg.geometry.global_scale = float(meta["mouthsynth.global_scale"])
+        if "mouthsynth.mask_dilation" in meta:
+            self.cfg.geometry.mask_dilation = float(meta["mouthsynth.mask_dilation"])
+        self._landmarks = landmarks
+
+    @property
+    def landmarks(self) -> LandmarkBackend:
+        if self._landmarks is None:
+            self._landmarks = create_backend(self.cfg.landmarks)
+        return self._landmarks
+
+    # --- images --------------------------------------------------------------------------
+    def __call__(self, image: np.ndarray, mask: np.ndarray | None = None) -> Result:
+        """Fill every open mouth in ``image`` (RGB uint8). ``mask`` (image-sized, white/1 = fill)
+        replaces the inner-lip interior: landmarks then only place the crop."""
+        image = _check_image(image)
+        faces = self.landmarks.detect(image)
+        if mask is not None:
+            mask = _check_mask(mask, image.shape)
+            if not faces:
+                crop = mask_crop(image, mask, self.size, self.cfg)
+                return self.fill_crops(image, [(None, crop)])
+            # The user's mask belongs to the face nearest to it.
+            ys, xs = np.nonzero(mask >= 0.5)
+            centre = np.array([xs.mean(), ys.mean()])
+            face = min(faces, key=lambda f: np.linalg.norm(f.outer_lip.mean(0) - centre))
+            crop = cut_mouth(image, face, self.size, self.cfg.geometry, interior_mask=mask)
+            crop.mouth_open = max(crop.mouth_open, 1.0)  # the user says: fill this
+            return self.fill_crops(image, [(face, crop)])
+        return self.fill_faces(image, faces)
+
+    def fill_faces(self, image: np.ndarray, faces: list[FaceLandmarks], force: bool = False) -> Result:
+        """Fill the given faces (e.g. from tracking or a renderer's landmarks)."""
+        crops = [(f, cut_mouth(image, f, self.size, self.cfg.geometry)) for f in faces]
+        return self.fill_crops(image, crops, force=force)
+
+    def fill_crops(
+        self, image: np.ndarray, crops: list[tuple[FaceLandmarks | None, MouthCrop]], force: bool = False
+    ) -> Result:
+        out = image.copy()
+        white = image.copy()
+        union = np.zeros(image.shape[:2], np.float32)
+        results: list[FaceResult] = []
+        todo = [(f, c) for f, c in crops if force or c.mouth_open >= self.cfg.geometry.min_open]
+        generated = (
+            self.generator.run_crops(
+                np.stack([c.white_filled for _, c in todo]), np.stack([c.mask for _, c in todo])
+            )
+            if todo
+            else []
+        )
+        done = {id(c): g for (_, c), g in zip(todo, generated, strict=True)}
+        for face, crop in crops:
+            if id(crop) not in done:
+                results.append(
+                    FaceResult(
+                        crop.mouth_open,
+                        global_box_corners(crop),
+                        crop.local_box,
+                        np.zeros(image.shape[:2], np.float32),
+                        False,
+                        "mouth closed",
+                        face,
+                    )
+                )
+                continue
+            out = composite(
+                out, crop, done[id(crop)], self.cfg.inference.blend, self.cfg.inference.color_match
+            )
+            alpha = alpha_in_image(crop, crop_alpha(crop))
+            white = np.clip(white * (1 - alpha[..., None]) + 255 * alpha[..., None], 0, 255).astype(np.uint8)
+            union = np.maximum(union, alpha)
+            results.append(
+                FaceResult(crop.mouth_open, global_box_corners(crop), crop.local_box, alpha, True, "", face)
+            )
+        return Result(out, white, union, results)
+
+    # --- videos --------------------------------------------------------------------------
+    def process_video(
+        self, in_path: str | Path, out_path: str | Path, overwrite: bool = False, progress: bool = True
+    ) -> dict:
+        """Stream ``in_path`` to ``out_path``: same frame count, fps and size, audio copied."""
+        from tqdm import tqdm
+
+        from mouthsynth.io.video import VideoReader, VideoWriter
+
+        stats = {"frames": 0, "synthesised": 0, "no_face": 0, "closed": 0, "seconds": 0.0}
+        start = time.perf_counter()
+        tracker = FaceTracker(self.cfg)
+        with VideoReader(in_path) as reader:
+            writer = VideoWriter(
+                out_path, reader.fps, reader.width, reader.height, audio_from=in_path, overwrite=overwrite
+            )
+            try:
+                bar = tqdm(
+                    total=reader.frame_count or None, unit="frame", disable=not progress, dynamic_ncols=True
+                )
+                for index, frame in enumerate(reader):
+                    t = index / float(reader.fps)
+                    faces = tracker.update(self.landmarks, frame, t)
+                    if not faces:
+                        stats["no_face"] += 1
+                        writer.write(frame)
+                    else:
+                        # The tracker's hysteresis decides open/closed, not the raw threshold.
+                        result = self.fill_faces(frame, [f for f, is_open in faces if is_open], force=True)
+                        if result.synthesised:
+                            stats["synthesised"] += 1
+                        else:
+                            stats["closed"] += 1
+                        writer.write(result.image)
+                    stats["frames"] += 1
+                    bar.update(1)
+                    elapsed = time.perf_counter() - start
+                    bar.set_postfix(fps=f"{stats['frames'] / max(elapsed, 1e-6):.1f}")
+                bar.close()
+            except BaseException:
+                writer.abort()
+                raise
+            writer.close()
+        stats["seconds"] = time.perf_counter() - start
+        return stats
+
+
+class FaceTracker:
+    """Landmarks over video frames: the face detector only when needed (tracking from the last
+    frame's boxes), One-Euro smoothing of the lips per face, and hysteresis on open/closed so the
+    mask does not flicker on and off around the threshold."""
+
+    REDETECT_EVERY = 30
+
+    def __init__(self, cfg: Config):
+        from mouthsynth.landmarks.smoothing import OneEuroFilter
+
+        self.cfg = cfg
+        self._filter = OneEuroFilter
+        self.tracks: list[dict] = []
+        self.frame = 0
+
+    def update(
+        self, backend: LandmarkBackend, frame: np.ndarray, t: float
+    ) -> list[tuple[FaceLandmarks, bool]]:
+        boxes = (
+            [tr["box"] for tr in self.tracks] if self.tracks and self.frame % self.REDETECT_EVERY else None
+        )
+        faces = backend.detect(frame, boxes)
+        if boxes is not None and len(faces) < len(boxes):
+            faces = backend.detect(frame)
+        self.frame += 1
+        inf = self.cfg.inference
+        new_tracks, out = [], []
+        for face in faces:
+            match = max(self.tracks, key=lambda tr: box_iou(tr["box"], face.face_box), default=None)
+            if match is None or box_iou(match["box"], face.face_box) < 0.3 or match in new_tracks:
+                match = {"filter": self._filter(inf.smooth_min_cutoff, inf.smooth_beta), "open": False}
+            lips = np.concatenate([face.inner_lip, face.outer_lip])
+            smooth = match["filter"](lips, t)
+            k = len(face.inner_lip)
+            face = FaceLandmarks(smooth[:k], smooth[k:], face.face_box, face.points, face.backend)
+            from mouthsynth.geometry import mouth_open
+
+            value = mouth_open(face.inner_lip)
+            threshold = self.cfg.geometry.min_open
+            match["open"] = value >= threshold * (0.8 if match["open"] else 1.2)
+            match["box"] = face.face_box
+            new_tracks.append(match)
+            out.append((face, match["open"]))
+        self.tracks = new_tracks
+        return out
+
+
+def _check_image(image: np.ndarray) -> np.ndarray:
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        shape = getattr(image, "shape", None)
+        raise InputError(
+            "<array>", f"expected an RGB uint8 H x W x 3 image, got {shape} {getattr(image, 'dtype', '')}"
+        )
+    return image
+
+
+def _check_mask(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    mask = np.asarray(mask)
+    if mask.ndim == 3:
+        mask = mask[..., 0]
+    if mask.shape != shape[:2]:
+        raise InputError(
+            "<mask>",
+            f"mask of {mask.shape[1]}x{mask.shape[0]} does not match the image {shape[1]}x{shape[0]}",
+        )
+    mask = mask.astype(np.float32)
+    if mask.max() > 1.0:
+        mask = mask / 255.0
+    if (mask >= 0.5).sum() == 0:
+        raise InputError("<mask>", "mask is empty (white = area to fill)")
+    return mask
+
+
+__all__ = ["FaceResult", "MouthSynthesizer", "Result", "default_model_path"]
