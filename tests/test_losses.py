@@ -1,0 +1,117 @@
+"""Each loss on its own: zero for identical inputs, positive otherwise, gradients where they belong."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mouthsynth.losses import PerceptualLoss, boundary_weighted_l1, d_loss, feature_matching, g_loss
+from mouthsynth.nets.discriminator import PatchDiscriminator
+
+
+def _pair(seed=0, n=2, size=32):
+    g = torch.Generator().manual_seed(seed)
+    real = torch.rand(n, 3, size, size, generator=g) * 2 - 1
+    fake = torch.rand(n, 3, size, size, generator=g) * 2 - 1
+    return fake, real
+
+
+def _mask(size=32):
+    mask = torch.zeros(2, 1, size, size)
+    mask[:, :, 8:24, 8:24] = 1
+    boundary = torch.zeros_like(mask)
+    boundary[:, :, 7:25, 7:25] = 1
+    boundary[:, :, 10:22, 10:22] = 0
+    return mask, boundary
+
+
+def test_boundary_l1_zero_for_identical_and_positive_otherwise():
+    fake, real = _pair()
+    mask, boundary = _mask()
+    assert boundary_weighted_l1(real, real, mask, boundary, 5.0) == 0
+    assert boundary_weighted_l1(fake, real, mask, boundary, 5.0) > 0
+
+
+def test_boundary_l1_weighs_boundary_pixels_more():
+    _, real = _pair()
+    mask, boundary = _mask()
+    on_edge, deep = real.clone(), real.clone()
+    on_edge[:, :, 8, 12] += 1.0  # one pixel on the boundary band
+    deep[:, :, 16, 16] += 1.0  # one pixel deep inside
+    edge_loss = boundary_weighted_l1(on_edge, real, mask, boundary, 5.0)
+    deep_loss = boundary_weighted_l1(deep, real, mask, boundary, 5.0)
+    assert edge_loss.item() == pytest.approx(5 * deep_loss.item(), rel=1e-5)
+
+
+def test_boundary_l1_scale_does_not_depend_on_mask_size():
+    small = torch.zeros(1, 1, 64, 64)
+    small[..., 20:30, 20:30] = 1
+    large = torch.zeros(1, 1, 64, 64)
+    large[..., 5:60, 5:60] = 1
+    real = torch.zeros(1, 3, 64, 64)
+    fake = torch.full((1, 3, 64, 64), 0.5)
+    none = torch.zeros_like(small)
+    assert boundary_weighted_l1(fake, real, small, none, 5.0) == pytest.approx(
+        boundary_weighted_l1(fake, real, large, none, 5.0).item()
+    )
+
+
+def test_boundary_l1_ignores_pixels_outside_the_region():
+    fake, real = _pair()
+    mask, boundary = _mask()
+    outside = real.clone()
+    outside[:, :, :4, :4] += 1
+    assert boundary_weighted_l1(outside, real, mask, boundary, 5.0) == 0
+
+
+@pytest.mark.parametrize("mode", ["lsgan", "hinge"])
+def test_adversarial_losses_and_their_gradients(mode):
+    d = PatchDiscriminator(3, 8, 2)
+    fake_param = torch.nn.Parameter(torch.randn(2, 3, 32, 32))
+    fake_logits, _ = d(fake_param)
+    real_logits, _ = d(torch.randn(2, 3, 32, 32))
+    perfect_real, perfect_fake = torch.ones(4), -torch.ones(4) if mode == "hinge" else torch.zeros(4)
+    assert d_loss(perfect_real, perfect_fake, mode) == 0
+    assert d_loss(real_logits, fake_logits, mode) > 0
+    g = g_loss(fake_logits, mode)
+    g.backward()
+    assert fake_param.grad is not None and fake_param.grad.abs().sum() > 0
+    if mode == "lsgan":
+        assert g_loss(torch.ones(3), mode) == 0
+
+
+def test_feature_matching_zero_for_identical_and_no_gradient_into_real():
+    d = PatchDiscriminator(3, 8, 2)
+    fake = torch.randn(2, 3, 32, 32, requires_grad=True)
+    real = torch.randn(2, 3, 32, 32, requires_grad=True)
+    _, ff = d(fake)
+    _, rf = d(real)
+    assert feature_matching(rf, rf) == 0
+    loss = feature_matching(ff, rf)
+    assert loss > 0
+    loss.backward()
+    assert fake.grad is not None and fake.grad.abs().sum() > 0
+    assert real.grad is None  # the real branch is detached
+
+
+def test_perceptual_zero_for_identical_positive_otherwise_and_frozen():
+    loss = PerceptualLoss("vgg19", allow_random=True)
+    fake, real = _pair(size=32)
+    fake.requires_grad_()
+    assert loss(real, real) == 0
+    value = loss(fake, real)
+    assert value > 0
+    value.backward()
+    assert fake.grad is not None
+    assert all(not p.requires_grad for p in loss.vgg.parameters())
+    loss.train()
+    assert not loss.vgg.training  # always in eval mode
+
+
+def test_perceptual_with_the_real_vgg16_weights(weights_dir):
+    loss = PerceptualLoss("vgg16")
+    assert loss.net_name == "vgg16" and loss.weights_sha256 and len(loss.weights_sha256) == 64
+    _, real = _pair(size=32)
+    slightly = real + 0.02 * torch.randn_like(real)
+    strongly = real + 0.5 * torch.randn_like(real)
+    assert loss(slightly, real) < loss(strongly, real)
