@@ -46,3 +46,36 @@ def videos_dir(shared_dir) -> Path:
 @pytest.fixture(scope="session")
 def weights_dir(shared_dir) -> Path:
     return WEIGHTS
+
+
+TINY_SOURCES = [
+    "videos/dreamtalk_M030_front_surprised_level3_001.mp4",  # identity mead_M030: train
+    "videos/dreamtalk_W011_front_happy_level3_001.mp4",  # identity mead_W011: val
+    "photos/stargan-v2_006930.jpg",  # val
+    "photos/stargan-v2_012712.jpg",  # train
+]
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory, shared_dir):
+    """A real prepared dataset, small: two talking clips of two people and two photos, at 64 px."""
+    from mouthsynth.config import load_config
+    from mouthsynth.data.identities import IdentityRules
+    from mouthsynth.data.prepare import prepare
+
+    root = tmp_path_factory.mktemp("tiny_dataset")
+    rules_file = root.parent / "identities.yaml"
+    rules_file.write_text(
+        "identities:\n  'dreamtalk_M030_*': mead_M030\n  'dreamtalk_W011_*': mead_W011\n"
+        "val: [mead_W011, stargan-v2_006930]\n"
+    )
+    cfg = load_config(REPO / "configs" / "tiny.yaml", ["data.every=3"])
+    summary = prepare(
+        [shared_dir / "data" / s for s in TINY_SOURCES],
+        root,
+        cfg,
+        IdentityRules.load(rules_file),
+        progress=False,
+    )
+    assert not summary.errors, summary.errors
+    return root

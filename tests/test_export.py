@@ -26,7 +26,9 @@ def exported(tmp_path_factory):
             m.running_mean.uniform_(-0.2, 0.2)
             m.running_var.uniform_(0.5, 1.5)
     path = tmp_path_factory.mktemp("onnx") / "g.onnx"
-    info = export_onnx(net, path, 64, {"mouthsynth.crop_size": "64", "mouthsynth.card": json.dumps({"steps": 3})})
+    info = export_onnx(
+        net, path, 64, {"mouthsynth.crop_size": "64", "mouthsynth.card": json.dumps({"steps": 3})}
+    )
     return net.eval(), path, info
 
 
@@ -67,7 +69,9 @@ def test_bad_model_files_are_clear_errors(tmp_path):
         OnnxGenerator(corrupt)
     # A valid ONNX model with the wrong interface.
     wrong = tmp_path / "wrong.onnx"
-    torch.onnx.export(torch.nn.Conv2d(3, 3, 1), (torch.zeros(1, 3, 8, 8),), str(wrong), input_names=["input"], dynamo=False)
+    torch.onnx.export(
+        torch.nn.Conv2d(3, 3, 1), (torch.zeros(1, 3, 8, 8),), str(wrong), input_names=["input"], dynamo=False
+    )
     with pytest.raises(ModelError, match="N x 4 x S x S"):
         OnnxGenerator(wrong)
 

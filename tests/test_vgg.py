@@ -46,7 +46,10 @@ def test_vgg19_loads_a_torchvision_state_dict_from_every_place(tmp_path, monkeyp
     monkeypatch.delenv("MOUTHSYNTH_WEIGHTS_DIR")
     hub = tmp_path / "hub"
     (hub / "checkpoints").mkdir(parents=True)
-    save_file({k: v for k, v in state.items() if k.startswith("features")}, str(hub / "checkpoints" / "vgg19_features_imagenet.safetensors"))
+    save_file(
+        {k: v for k, v in state.items() if k.startswith("features")},
+        str(hub / "checkpoints" / "vgg19_features_imagenet.safetensors"),
+    )
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(hub))
     assert load_vgg("vgg19").path.parent == hub / "checkpoints"
     # 'auto' prefers VGG19 where it exists.

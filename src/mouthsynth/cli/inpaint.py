@@ -13,8 +13,12 @@ from mouthsynth.cli.common import BatchReport, note_line, output_for, user_error
 def command(
     inputs: Annotated[list[Path], typer.Argument(help="Images or folders of images.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Output file (one input) or folder (mirrored).")],
-    model: Annotated[Path | None, typer.Option(help="ONNX model (default: shipped) or checkpoint (torch).")] = None,
-    mask: Annotated[Path | None, typer.Option(help="Interior mask PNG for a single image (white = fill).")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="ONNX model (default: shipped) or checkpoint (torch).")
+    ] = None,
+    mask: Annotated[
+        Path | None, typer.Option(help="Interior mask PNG for a single image (white = fill).")
+    ] = None,
     backend: Annotated[str, typer.Option(help="onnx or torch.")] = "onnx",
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
     blend: Annotated[str, typer.Option(help="alpha (soft edge + seam correction) or poisson.")] = "alpha",
@@ -49,9 +53,13 @@ def command(
                     raise NoFaceError(path)
                 closed = [i for i, f in enumerate(result.faces) if not f.synthesised]
                 for i in closed:
-                    note_line(f"{path}: face {i}: mouth closed (mouth_open {result.faces[i].mouth_open:.3f}), left as is")
+                    note_line(
+                        f"{path}: face {i}: mouth closed (mouth_open {result.faces[i].mouth_open:.3f}), left as is"
+                    )
                 if not result.synthesised:
-                    raise InputError(path, f"mouth closed on all {len(result.faces)} face(s): nothing to synthesise")
+                    raise InputError(
+                        path, f"mouth closed on all {len(result.faces)} face(s): nothing to synthesise"
+                    )
                 write_image(target, result.image, overwrite=overwrite)
                 report.processed.append(str(path))
             except MouthSynthError as exc:

@@ -16,7 +16,9 @@ def command(
     config: Annotated[Path | None, typer.Option(help="YAML config file.")] = None,
     set_: Annotated[list[str], typer.Option("--set", help="Config override KEY=VALUE (repeatable).")] = [],  # noqa: B006
     max_steps: Annotated[int | None, typer.Option(help="Stop after this many steps in all.")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue the run in --out from its latest checkpoint.")] = False,
+    resume: Annotated[
+        bool, typer.Option(help="Continue the run in --out from its latest checkpoint.")
+    ] = False,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
 ) -> None:
     """Train the MobileNet U-Net with the global and local discriminators. Under `torchrun` the
@@ -27,7 +29,9 @@ def command(
 
         cfg = load_config(config, set_)  # bad keys fail here, before anything is built
         if not resume and (out / "checkpoints").is_dir() and any((out / "checkpoints").iterdir()):
-            raise InputError(out, "run folder has checkpoints: pass --resume to continue it, or use a new folder")
+            raise InputError(
+                out, "run folder has checkpoints: pass --resume to continue it, or use a new folder"
+            )
         from mouthsynth.training.trainer import Trainer
 
         trainer = Trainer(cfg, data, out, device=device, resume=resume)

@@ -13,7 +13,9 @@ from mouthsynth.cli.common import console, user_errors
 def command(
     source: Annotated[Path, typer.Argument(help="Input video.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Output video (mp4).")],
-    model: Annotated[Path | None, typer.Option(help="ONNX model (default: shipped) or checkpoint (torch).")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="ONNX model (default: shipped) or checkpoint (torch).")
+    ] = None,
     backend: Annotated[str, typer.Option(help="onnx or torch.")] = "onnx",
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
     blend: Annotated[str, typer.Option(help="alpha or poisson.")] = "alpha",

@@ -1,0 +1,71 @@
+"""The training dataset: item layout, augmentation, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from mouthsynth.config import DataConfig
+from mouthsynth.data.augment import mirror_contour
+from mouthsynth.data.dataset import MouthDataset
+from mouthsynth.geometry import mouth_open
+
+
+def test_items_have_the_batch_dict_layout(tiny_dataset):
+    ds = MouthDataset(tiny_dataset, "train", size=64, train=True)
+    item = ds[0]
+    assert item["image"].shape == (3, 64, 64) and item["input"].shape == (4, 64, 64)
+    assert item["mask"].shape == item["boundary"].shape == (1, 64, 64)
+    assert item["image"].min() >= -1 and item["image"].max() <= 1
+    assert set(item["mask"].unique().tolist()) <= {0.0, 1.0} and item["mask"].sum() > 0
+    # White inside the mask, the real image outside it.
+    inside = item["mask"].expand(3, -1, -1) > 0
+    assert torch.all(item["input"][:3][inside] == 1)
+    assert torch.equal(item["input"][:3][~inside], item["image"][~inside])
+    assert torch.equal(item["input"][3:], item["mask"])
+    x0, y0, x1, y1 = item["local_box"].tolist()
+    assert 0 <= x0 < x1 <= 64 and 0 <= y0 < y1 <= 64 and x1 - x0 == y1 - y0
+    ys, xs = torch.nonzero(item["mask"][0], as_tuple=True)
+    assert x0 <= xs.float().mean() <= x1 and y0 <= ys.float().mean() <= y1
+
+
+def test_augmentation_is_deterministic_under_a_seed_and_varies_by_epoch(tiny_dataset):
+    a = MouthDataset(tiny_dataset, "train", size=64, train=True, seed=3)
+    b = MouthDataset(tiny_dataset, "train", size=64, train=True, seed=3)
+    assert torch.equal(a[2]["input"], b[2]["input"])
+    b.set_epoch(1)
+    assert not torch.equal(a[2]["input"], b[2]["input"])
+    val = MouthDataset(tiny_dataset, "val", size=64, train=False)
+    assert torch.equal(val[0]["input"], val[0]["input"])
+
+
+def test_mirrored_contour_keeps_the_convention():
+    n = 20
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    contour = np.stack([50 - 20 * np.cos(t), 40 - 8 * np.sin(t) - 2 * np.cos(t)], 1).astype(np.float32)
+    flipped = mirror_contour(contour, 100)
+    assert np.argmin(flipped[:, 0]) in (0, n // 2) and np.argmax(flipped[:, 0]) in (0, n // 2)
+    assert np.all(flipped[1 : n // 2, 1] <= flipped[n - 1 : n // 2 : -1, 1])  # upper lip still first
+    assert (
+        mouth_open(flipped) == np.float32(mouth_open(contour))
+        or abs(mouth_open(flipped) - mouth_open(contour)) < 1e-5
+    )
+    assert np.allclose(mirror_contour(flipped, 100), contour)
+
+
+def test_flip_mirrors_image_mask_and_box_together(tiny_dataset):
+    cfg = DataConfig(flip=True, scale_jitter=0, rotate_deg=0, translate=0, color_jitter=0, mask_dilate_max=0)
+    ds = MouthDataset(tiny_dataset, "train", size=64, data_cfg=cfg, train=True)
+    plain = MouthDataset(tiny_dataset, "train", size=64, train=False)
+    for epoch in range(6):
+        ds.set_epoch(epoch)
+        item, ref = ds[1], plain[1]
+        if torch.equal(item["image"], ref["image"]):
+            continue  # this draw did not flip
+        assert torch.equal(item["image"], ref["image"].flip(-1))
+        assert torch.equal(item["mask"], ref["mask"].flip(-1))
+        x0, _, x1, _ = ref["local_box"].tolist()
+        fx0, _, fx1, _ = item["local_box"].tolist()
+        assert abs((64 - x1) - fx0) <= 1 and abs((64 - x0) - fx1) <= 1
+        return
+    raise AssertionError("no flip in six epochs")
