@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from mouthsynth.errors import ModelError, OutputExistsError
+from mouthsynth.io.images import publish
 
 OPSET = 17
 TOLERANCE = 1e-3
@@ -54,7 +55,7 @@ def export_onnx(
         onnx.checker.check_model(model)
         onnx.save(model, tmp)
         diff = check_export(generator, Path(tmp), size)
-        os.replace(tmp, path)
+        publish(Path(tmp), path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

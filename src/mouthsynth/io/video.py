@@ -1,26 +1,39 @@
 """Streaming video on PyAV: frames in, frames out, audio copied packet for packet.
 
-Nothing holds a whole video in memory. The writer encodes H.264 into a temporary file beside the
-output and renames it when complete; the input's audio stream is remuxed unchanged (no
-re-encode), so dubbing pipelines keep their sound bit-exact.
+Nothing holds a whole video in memory. The reader yields upright RGB frames one at a time; the
+writer encodes H.264 into a temporary file beside the output, interleaves the input's audio
+packets as it goes (remuxed unchanged, no re-encode, so dubbing pipelines keep their sound
+bit-exact) and renames the file when complete.
+
+Variable frame rate input is written at its average rate with the same frame count, so the
+duration and the audio sync are kept. Odd frame sizes are encoded in yuv444p: 4:2:0 H.264 cannot
+represent an odd width or height at all (its chroma and its cropping work in 2-pixel units), and
+the output must keep the input's exact resolution. Some players (browsers, QuickTime) do not play
+4:4:4 H.264; even sizes, the usual case, get the universally playable yuv420p.
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import os
 import tempfile
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 
-from mouthsynth.errors import InputError, OutputExistsError
+from mouthsynth.errors import InputError, MouthSynthError
+from mouthsynth.io.images import prepare_output, publish
+
+# A video whose container declares more frames than could be decoded by more than this share
+# (plus one frame) is reported as truncated: edit lists legitimately hide a frame or two.
+TRUNCATION_TOLERANCE = 0.02
 
 
-def _open(path: Path):
-    import av
-
+def _open(path: Path) -> av.container.InputContainer:
     if not path.exists():
         raise InputError(path, "file not found")
     if path.is_dir():
@@ -29,66 +42,99 @@ def _open(path: Path):
         raise InputError(path, "empty file")
     try:
         container = av.open(str(path))
-    except Exception as exc:
-        raise InputError(path, f"not a readable video ({type(exc).__name__})") from exc
+    except av.FFmpegError as exc:
+        raise InputError(path, f"not a readable video ({_reason(exc)})") from exc
     if not container.streams.video:
         container.close()
         raise InputError(path, "no video stream")
     return container
 
 
-def _rotation(stream) -> int:
-    """Display rotation in degrees (multiple of 90) from the stream's metadata or side data."""
-    angle = 0.0
+def _reason(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or type(exc).__name__
+
+
+def _metadata_rotation(stream: av.video.stream.VideoStream) -> int:
+    """Old-style 'rotate' tag (clockwise degrees), as counter-clockwise degrees; 0 if absent."""
     try:
-        matrix = stream.side_data.get("DISPLAYMATRIX") if hasattr(stream, "side_data") else None
-        if matrix is not None:
-            angle = float(matrix)
-    except Exception:
-        angle = 0.0
-    if not angle:
-        try:
-            angle = float(stream.metadata.get("rotate", 0))
-        except (TypeError, ValueError):
-            angle = 0.0
-    return int(round(angle / 90.0)) * 90 % 360
+        return -int(float(stream.metadata.get("rotate", 0)))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _upright(image: np.ndarray, rotation: int) -> np.ndarray:
+    """Rotate a stored frame by the display rotation (counter-clockwise degrees, as
+    ``VideoFrame.rotation`` reports it and as FFmpeg's own autorotation applies it)."""
+    k = round(rotation / 90) % 4
+    return np.ascontiguousarray(np.rot90(image, k=k)) if k else image
 
 
 class VideoReader:
-    """Iterates upright RGB uint8 frames. Properties: fps (Fraction), width, height (upright),
-    frame_count (from the container; an estimate for some files), has_audio, rotation."""
+    """Iterate over a video's frames as upright RGB uint8 ``H x W x 3`` arrays, one at a time.
+
+    Properties: ``fps`` (average rate, Fraction), ``width``/``height`` (upright), ``rotation``
+    (display rotation applied to the frames, counter-clockwise degrees, multiple of 90),
+    ``frame_count`` (declared by the container, else estimated from the duration), ``duration``
+    (seconds), ``has_audio``. A file that cannot be opened or decoded raises InputError, at
+    construction where possible (the first frame is decoded there), else while iterating. The
+    frames can be iterated once.
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._container = _open(self.path)
-        self._stream = self._container.streams.video[0]
-        self._stream.thread_type = "AUTO"
-        rate = self._stream.average_rate or self._stream.guessed_rate or Fraction(25)
+        try:
+            self._stream = self._container.streams.video[0]
+            self._stream.thread_type = "AUTO"
+            self._frames = self._decode()
+            self._first = next(self._frames, None)
+            if self._first is None:
+                raise InputError(self.path, "no decodable video frames")
+        except BaseException:
+            self._container.close()
+            raise
+        stream = self._stream
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate or Fraction(25)
         self.fps = Fraction(rate)
-        self.rotation = _rotation(self._stream)
-        w, h = self._stream.codec_context.width, self._stream.codec_context.height
+        # FFmpeg attaches the container's display matrix to every decoded frame.
+        self.rotation = round((self._first.rotation or _metadata_rotation(stream)) / 90) * 90 % 360
+        w, h = self._first.width, self._first.height
         self.width, self.height = (h, w) if self.rotation in (90, 270) else (w, h)
-        self.frame_count = int(self._stream.frames or 0) or int(
-            round(float(self._container.duration or 0) / 1e6 * float(self.fps))
-        )
+        if stream.duration is not None and stream.time_base is not None:
+            self.duration = float(stream.duration * stream.time_base)
+        else:
+            self.duration = float(self._container.duration or 0) / av.time_base
+        self._declared_frames = int(stream.frames or 0)
+        self.frame_count = self._declared_frames or round(self.duration * float(self.fps))
         self.has_audio = bool(self._container.streams.audio)
+        self._started = False
+
+    def _decode(self) -> Iterator[av.VideoFrame]:
+        try:
+            yield from self._container.decode(self._stream)
+        except av.FFmpegError as exc:
+            raise InputError(self.path, f"corrupt video data ({_reason(exc)})") from exc
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        try:
-            for frame in self._container.decode(self._stream):
-                image = frame.to_ndarray(format="rgb24")
-                if self.rotation:
-                    # Display matrix angles are counter-clockwise.
-                    image = np.ascontiguousarray(np.rot90(image, k=self.rotation // 90))
-                yield image
-        except InputError:
-            raise
-        except Exception as exc:
-            if type(exc).__name__ in ("InvalidDataError", "EOFError", "FFmpegError") or "Invalid data" in str(
-                exc
-            ):
-                raise InputError(self.path, f"corrupt video data ({exc})") from exc
-            raise
+        if self._started:
+            raise RuntimeError("VideoReader streams its frames once; open the file again to re-read")
+        self._started = True
+        # Hand the peeked first frame over so it is not kept alive for the whole video.
+        first, self._first = self._first, None
+        decoded = 0
+        for frame in itertools.chain([first], self._frames):
+            decoded += 1
+            yield _upright(frame.to_ndarray(format="rgb24"), self.rotation)
+        expected = self._declared_frames
+        if expected and decoded < expected * (1 - TRUNCATION_TOLERANCE) - 1:
+            raise InputError(
+                self.path, f"video ends early: {decoded} of {expected} frames decoded (truncated or corrupt)"
+            )
+
+    @property
+    def audio_codec(self) -> str | None:
+        audio = self._container.streams.audio
+        return audio[0].codec_context.name if audio else None
 
     def close(self) -> None:
         self._container.close()
@@ -100,10 +146,53 @@ class VideoReader:
         self.close()
 
 
+class _AudioCopier:
+    """The audio packets of a file, handed out in time order for interleaving with the video."""
+
+    def __init__(self, source: av.container.InputContainer, target: av.container.OutputContainer):
+        self._source = source
+        stream = source.streams.audio[0]
+        self.stream = target.add_stream_from_template(stream)
+        # The output video starts at 0: shift the audio by the source video's start (in audio
+        # ticks) so the two stay in sync. Usually 0.
+        video = source.streams.video[0] if source.streams.video else None
+        start = video.start_time * video.time_base if video is not None and video.start_time else 0
+        self._shift = round(start / stream.time_base)
+        self._packets = (p for p in source.demux(stream) if p.dts is not None)  # no flush packet
+        self._pending = next(self._packets, None)
+
+    def mux_until(self, container: av.container.OutputContainer, seconds: float | None) -> None:
+        """Mux every pending packet that starts before ``seconds`` (all of them for None)."""
+        while self._pending is not None:
+            packet = self._pending
+            if seconds is not None and float((packet.dts - self._shift) * packet.time_base) >= seconds:
+                return
+            if self._shift:
+                packet.dts -= self._shift
+                if packet.pts is not None:
+                    packet.pts -= self._shift
+            packet.stream = self.stream
+            container.mux(packet)
+            self._pending = next(self._packets, None)
+
+    def close(self) -> None:
+        self._source.close()
+
+
+def _open_audio_source(path: Path) -> av.container.InputContainer:
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    try:
+        return av.open(str(path))
+    except av.FFmpegError as exc:
+        raise InputError(path, f"cannot read its audio ({_reason(exc)})") from exc
+
+
 class VideoWriter:
-    """H.264 writer with the input's audio copied unchanged. Frames must be RGB uint8 of the
-    given size; odd sizes are encoded in yuv444p (4:2:0 needs even sides), so the output keeps the
-    input's exact resolution."""
+    """H.264 (libx264) writer; frames are RGB uint8 of the given size, written at ``fps``
+    (pts = frame index). With ``audio_from``, that file's first audio stream (if any) is copied
+    into the output unchanged. The output appears only when ``close`` succeeds; ``abort`` (or
+    leaving the ``with`` block by an exception) removes the temporary file."""
 
     def __init__(
         self,
@@ -115,75 +204,80 @@ class VideoWriter:
         overwrite: bool = False,
         crf: int = 18,
     ):
-        import av
-
-        self.path = Path(path)
-        if self.path.exists() and not overwrite:
-            raise OutputExistsError(self.path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        suffix = self.path.suffix or ".mp4"
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}.", suffix=suffix)
+        self.path = prepare_output(Path(path), overwrite)
+        self.size = (int(width), int(height))
+        self.fps = Fraction(fps).limit_denominator(100_000)
+        if self.fps <= 0 or width <= 0 or height <= 0:
+            raise ValueError(f"invalid video size/rate: {width}x{height} at {fps} fps")
+        parent, stem, suffix = self.path.parent, self.path.stem, self.path.suffix
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{stem}.", suffix=suffix)
         os.close(fd)
         self._tmp = Path(tmp)
-        self._container = av.open(tmp, mode="w")
-        fps = Fraction(fps).limit_denominator(100_000)
-        self._stream = self._container.add_stream("libx264", rate=fps)
-        self._stream.width, self._stream.height = width, height
-        self._stream.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
-        self._stream.options = {"crf": str(crf), "preset": "veryfast"}
-        self._stream.time_base = Fraction(1, 1) / fps
         self._index = 0
-        self._audio_in = None
-        self._audio_out = None
-        if audio_from is not None:
-            source = av.open(str(audio_from))
-            if source.streams.audio:
-                self._audio_in = source
-                self._audio_out = self._container.add_stream_from_template(source.streams.audio[0])
-            else:
-                source.close()
-        self.size = (width, height)
+        self._audio: _AudioCopier | None = None
+        try:
+            self._container = av.open(tmp, mode="w")
+        except (av.FFmpegError, ValueError) as exc:
+            self._tmp.unlink(missing_ok=True)
+            raise MouthSynthError(f"{self.path}: cannot write a video of this type ({_reason(exc)})") from exc
+        try:
+            self._stream = self._container.add_stream("libx264", rate=self.fps)
+            self._stream.width, self._stream.height = self.size
+            self._stream.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
+            self._stream.time_base = 1 / self.fps
+            self._stream.options = {"crf": str(crf), "preset": "veryfast"}
+            if audio_from is not None:
+                source = _open_audio_source(Path(audio_from))
+                if source.streams.audio:
+                    self._audio = _AudioCopier(source, self._container)
+                else:
+                    source.close()
+            self._container.start_encoding()
+        except av.FFmpegError as exc:
+            self.abort()
+            what = "the audio stream cannot be copied into it, or " if self._audio else ""
+            raise MouthSynthError(
+                f"{self.path}: cannot start writing ({what}the encoder failed: {_reason(exc)})"
+            ) from exc
+        except BaseException:
+            self.abort()
+            raise
 
     def write(self, frame: np.ndarray) -> None:
-        import av
-
-        if frame.shape[1] != self.size[0] or frame.shape[0] != self.size[1]:
-            raise InputError(
-                self.path,
-                f"frame of {frame.shape[1]}x{frame.shape[0]}, expected {self.size[0]}x{self.size[1]}",
-            )
-        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
-        vf.pts = self._index
+        expected = (self.size[1], self.size[0], 3)
+        if frame.shape != expected or frame.dtype != np.uint8:
+            raise ValueError(f"{self.path}: frame {frame.shape} {frame.dtype}, expected {expected} uint8")
+        video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        video_frame.pts = self._index
         self._index += 1
-        for packet in self._stream.encode(vf):
-            self._container.mux(packet)
+        self._container.mux(self._stream.encode(video_frame))
+        if self._audio is not None:
+            self._audio.mux_until(self._container, float(self._index / self.fps))
 
-    def _copy_audio(self) -> None:
-        if self._audio_in is None:
-            return
-        stream = self._audio_in.streams.audio[0]
-        for packet in self._audio_in.demux(stream):
-            if packet.dts is None:  # the demuxer's flush packet
-                continue
-            packet.stream = self._audio_out
-            self._container.mux(packet)
-        self._audio_in.close()
+    @property
+    def frames_written(self) -> int:
+        return self._index
 
     def close(self) -> Path:
-        for packet in self._stream.encode():
-            self._container.mux(packet)
-        self._copy_audio()
-        self._container.close()
-        os.replace(self._tmp, self.path)
+        try:
+            self._container.mux(self._stream.encode())  # flush the encoder's delayed frames
+            if self._audio is not None:
+                self._audio.mux_until(self._container, None)
+                self._audio.close()
+            self._container.close()
+        except BaseException:
+            self.abort()
+            raise
+        publish(self._tmp, self.path)
         return self.path
 
     def abort(self) -> None:
-        try:
-            self._container.close()
-        except Exception:
-            pass
-        if self._audio_in is not None:
-            self._audio_in.close()
+        for closable in (getattr(self, "_container", None), self._audio):
+            try:
+                if closable is not None:
+                    closable.close()
+            except Exception:  # already failing: cleaning up matters more than this error
+                pass
         self._tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> VideoWriter:
@@ -196,32 +290,34 @@ class VideoWriter:
             self.abort()
 
 
+def iter_audio_packets(path: str | Path) -> Iterator[bytes]:
+    """The payloads of the first audio stream's packets, in file order (none without audio)."""
+    with av.open(str(path)) as container:
+        if container.streams.audio:
+            for packet in container.demux(container.streams.audio[0]):
+                if packet.dts is not None:  # the demuxer's final flush packet has none
+                    yield bytes(packet)
+
+
 def video_info(path: str | Path, count_frames: bool = False) -> dict:
-    """fps, size, frame count (decoded when ``count_frames``), audio codec and packet digest."""
-    import hashlib
-
-    import av
-
+    """fps, upright size, rotation, frame count (decoded when ``count_frames``, else as declared
+    or estimated), duration, and the audio codec, packet count and a digest of its packets."""
     path = Path(path)
     with VideoReader(path) as reader:
         info = {
             "fps": reader.fps,
             "width": reader.width,
             "height": reader.height,
+            "rotation": reader.rotation,
             "frames": sum(1 for _ in reader) if count_frames else reader.frame_count,
+            "duration": reader.duration,
             "has_audio": reader.has_audio,
+            "audio_codec": reader.audio_codec,
         }
     if info["has_audio"]:
-        with av.open(str(path)) as c:
-            stream = c.streams.audio[0]
-            digest = hashlib.sha256()
-            n = 0
-            for packet in c.demux(stream):
-                if packet.dts is None:
-                    continue
-                digest.update(bytes(packet))
-                n += 1
-            info.update(
-                audio_codec=stream.codec_context.name, audio_packets=n, audio_sha256=digest.hexdigest()
-            )
+        digest, count = hashlib.sha256(), 0
+        for payload in iter_audio_packets(path):
+            digest.update(payload)
+            count += 1
+        info.update(audio_packets=count, audio_sha256=digest.hexdigest())
     return info
