@@ -252,7 +252,7 @@ class VideoWriter:
         self._index += 1
         self._container.mux(self._stream.encode(video_frame))
         if self._audio is not None:
-            self._audio.mux_until(self._container, float(self._index / self.fps))
+            pass
 
     @property
     def frames_written(self) -> int:

@@ -26,7 +26,8 @@ class OneEuroFilter:
     def __init__(self, min_cutoff: float = 1.0, beta: float = 0.05, d_cutoff: float = 1.0):
         if min_cutoff <= 0 or d_cutoff <= 0 or beta < 0:
             raise ValueError(
-                f"One-Euro needs min_cutoff, d_cutoff > 0 and beta >= 0 (got {min_cutoff}, {d_cutoff}, {beta})"
+                f"One-Euro filter needs min_cutoff > 0, d_cutoff > 0, beta >= 0; "
+                f"got {min_cutoff}, {d_cutoff}, {beta}"
             )
         self.min_cutoff, self.beta, self.d_cutoff = min_cutoff, beta, d_cutoff
         self.reset()

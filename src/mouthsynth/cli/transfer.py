@@ -1,0 +1,41 @@
+"""`mouthsynth transfer`: drive a target face's mouth from another person's video."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mouthsynth.cli.common import console, user_errors
+
+
+def command(
+    driver: Annotated[Path, typer.Option(help="Video (or image) of a person speaking: the motion.")],
+    target: Annotated[Path, typer.Option(help="Image or video of another person: the face to drive.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output video (or image, for two images).")],
+    model: Annotated[Path | None, typer.Option(help="ONNX model (default: shipped).")] = None,
+    strength: Annotated[float, typer.Option(help="Scale of the transferred motion.")] = 1.0,
+    keep_audio: Annotated[str, typer.Option(help="driver, target or none.")] = "driver",
+    driver_neutral: Annotated[
+        Path | None, typer.Option(help="Image of the driver with a neutral mouth (default: first frame).")
+    ] = None,
+    max_frames: Annotated[int | None, typer.Option(help="Stop after this many frames (a preview).")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+) -> None:
+    """Transfer the driver's mouth motion (relative to its neutral mouth, normalised for face size,
+    position and roll) to the target: the target's lower face is warped to the new lip shape and
+    the new mouth interior is synthesised. Eyes, forehead and background do not move."""
+    with user_errors():
+        from mouthsynth.config import load_config
+        from mouthsynth.inference.synthesizer import MouthSynthesizer
+        from mouthsynth.transfer.pipeline import transfer
+
+        synth = MouthSynthesizer(model, config=load_config())
+        stats = transfer(
+            driver, target, out, synth, strength, keep_audio, driver_neutral, overwrite, max_frames=max_frames
+        )
+        console.print(
+            f"wrote {out}: {stats.frames} frames in {stats.seconds:.1f} s, {stats.synthesised} with a synthesised "
+            f"interior; driver face lost in {stats.driver_lost}, target face lost in {stats.target_lost}"
+        )
