@@ -33,6 +33,7 @@ def command(
             info.update(json.loads(card.read_text()))
         metadata = {
             "mouthsynth.crop_size": str(cfg.data.size),
+            "mouthsynth.width": str(cfg.model.width),
             "mouthsynth.mask_dilation": str(cfg.geometry.mask_dilation),
             "mouthsynth.global_scale": str(cfg.geometry.global_scale),
             "mouthsynth.config_digest": cfg.digest(),

@@ -15,7 +15,6 @@ the output must keep the input's exact resolution. Some players (browsers, Quick
 from __future__ import annotations
 
 import hashlib
-import itertools
 import os
 import tempfile
 from collections.abc import Iterator
@@ -119,10 +118,11 @@ class VideoReader:
         if self._started:
             raise RuntimeError("VideoReader streams its frames once; open the file again to re-read")
         self._started = True
-        # Hand the peeked first frame over so it is not kept alive for the whole video.
         first, self._first = self._first, None
-        decoded = 0
-        for frame in itertools.chain([first], self._frames):
+        yield _upright(first.to_ndarray(format="rgb24"), self.rotation)
+        del first  # the peeked frame need not live as long as the video
+        decoded = 1
+        for frame in self._frames:
             decoded += 1
             yield _upright(frame.to_ndarray(format="rgb24"), self.rotation)
         expected = self._declared_frames
@@ -252,7 +252,7 @@ class VideoWriter:
         self._index += 1
         self._container.mux(self._stream.encode(video_frame))
         if self._audio is not None:
-            pass
+            self._audio.mux_until(self._container, float(self._index / self.fps))
 
     @property
     def frames_written(self) -> int:
