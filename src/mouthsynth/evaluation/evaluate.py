@@ -60,6 +60,9 @@ class Evaluation:
     unavailable: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
+    def outputs_white(self, i: int) -> np.ndarray:
+        return _crop_of(self.samples[i]).white_filled
+
     def summary(self) -> dict[str, dict[str, dict]]:
         table: dict[str, dict[str, dict]] = {}
         for method in self.methods:
