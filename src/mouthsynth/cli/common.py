@@ -13,7 +13,8 @@ from rich.console import Console
 
 from mouthsynth.errors import MouthSynthError
 
-console = Console(stderr=True, highlight=False)
+# Wide enough for the evaluation table when written to a log rather than a terminal.
+console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 150)
 
 
 def error_line(message: str) -> None:

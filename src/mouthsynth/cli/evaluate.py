@@ -26,12 +26,12 @@ def command(
     """Every method fills the same white-filled crops and masks and goes through the same
     compositing; metrics inside the interior mask (SSIM and LPIPS on the local crop)."""
     with user_errors():
-        from mouthsynth.evaluation.evaluate import evaluate
+        from mouthsynth.evaluation.evaluate import LOWER_IS_BETTER, evaluate
         from mouthsynth.evaluation.report import make_grid, render_table
 
         names = [b.strip() for b in baselines.split(",") if b.strip()]
         result = evaluate(data, model, names, max_samples, None if split == "all" else split, backend=backend)
-        console.print(render_table(result.summary()))
+        console.print(render_table(result.summary(), LOWER_IS_BETTER))
         console.print(f"{len(result.samples)} samples from {result.dataset}")
         for reason in result.unavailable.values():
             console.print(reason)
@@ -49,5 +49,5 @@ def command(
                 row = {"white-filled": result.outputs_white(i), "truth": s.image}
                 row.update({m: result.outputs[m][i] for m in result.methods})
                 rows.append(row)
-            make_grid(rows, columns, grid)
+            make_grid(rows, columns, grid, overwrite=True)
             console.print(f"wrote {grid}")

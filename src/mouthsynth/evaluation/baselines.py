@@ -62,6 +62,4 @@ def get_baseline(name: str) -> Filler:
     try:
         return BASELINES[name]
     except KeyError:
-        raise ConfigError(
-            f"unknown baseline {name!r}: choose from {', '.join(sorted(BASELINES))}"
-        ) from None
+        raise ConfigError(f"unknown baseline {name!r}: choose from {', '.join(sorted(BASELINES))}") from None
