@@ -36,13 +36,7 @@ COMMANDS = {
 }
 
 for _name, _module in COMMANDS.items():
-    try:
-        _mod = importlib.import_module(f"mouthsynth.cli.{_module}")
-    except ModuleNotFoundError as _exc:
-        if _exc.name != f"mouthsynth.cli.{_module}":
-            raise
-        continue
-    app.command(_name)(_mod.command)
+    app.command(_name)(importlib.import_module(f"mouthsynth.cli.{_module}").command)
 
 
 def main() -> None:
