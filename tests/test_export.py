@@ -74,6 +74,18 @@ def test_bad_model_files_are_clear_errors(tmp_path):
     )
     with pytest.raises(ModelError, match="N x 4 x S x S"):
         OnnxGenerator(wrong)
+    # The right input but an output under another name.
+    renamed = tmp_path / "renamed.onnx"
+    torch.onnx.export(
+        torch.nn.Conv2d(4, 3, 1),
+        (torch.zeros(1, 4, 8, 8),),
+        str(renamed),
+        input_names=["input"],
+        output_names=["rgb"],
+        dynamo=False,
+    )
+    with pytest.raises(ModelError, match="output 'output'"):
+        OnnxGenerator(renamed)
 
 
 def test_onnx_generator_runs_without_torch(exported):

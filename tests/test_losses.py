@@ -7,6 +7,7 @@ import torch
 
 from mouthsynth.losses import PerceptualLoss, boundary_weighted_l1, d_loss, feature_matching, g_loss
 from mouthsynth.nets.discriminator import PatchDiscriminator
+from mouthsynth.nets.generator import MobileNetUNet
 
 
 def _pair(seed=0, n=2, size=32):
@@ -115,3 +116,20 @@ def test_perceptual_with_the_real_vgg16_weights(weights_dir):
     slightly = real + 0.02 * torch.randn_like(real)
     strongly = real + 0.5 * torch.randn_like(real)
     assert loss(slightly, real) < loss(strongly, real)
+
+
+def test_adversarial_gradients_reach_only_the_network_being_trained():
+    """The D step (fake detached) trains D and not G; the G step (D frozen) trains G and not D."""
+    torch.manual_seed(0)
+    gen, disc = MobileNetUNet(width=0.25), PatchDiscriminator(3, 8, 2)
+    x = torch.rand(2, 4, 32, 32) * 2 - 1
+    x[:, 3] = (x[:, 3] > 0).float()
+    real = torch.rand(2, 3, 32, 32) * 2 - 1
+    d_loss(disc(real)[0], disc(gen(x).detach())[0]).backward()
+    assert all(p.grad is None for p in gen.parameters())
+    assert all(p.grad is not None for p in disc.parameters())
+    disc.zero_grad(set_to_none=True)
+    disc.requires_grad_(False)
+    g_loss(disc(gen(x))[0]).backward()
+    assert all(p.grad is None for p in disc.parameters())
+    assert sum(p.grad.abs().sum() for p in gen.parameters() if p.grad is not None) > 0

@@ -7,7 +7,7 @@ import torch
 from safetensors.torch import save_file
 
 from mouthsynth.errors import ModelError
-from mouthsynth.nets.vgg import LAYOUTS, VGGFeatures, load_vgg, tap_indices
+from mouthsynth.nets.vgg import LAYOUTS, VGGFeatures, load_vgg, resolve_perceptual_net, tap_indices
 
 
 def _torchvision_vgg19_state(seed: int = 0) -> dict[str, torch.Tensor]:
@@ -92,3 +92,16 @@ def test_features_are_frozen_and_stay_in_eval_mode():
     net = VGGFeatures("vgg16")
     net.train()
     assert not net.training and not any(p.requires_grad for p in net.parameters())
+
+
+def test_auto_picks_vgg16_with_a_warning_where_no_vgg19_exists(weights_dir, tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("MOUTHSYNTH_WEIGHTS_DIR", str(weights_dir))
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "nohub"))
+    with caplog.at_level("INFO", logger="mouthsynth.nets.vgg"):
+        assert resolve_perceptual_net("auto") == "vgg16"
+    assert "VGG16" in caplog.text
+    assert resolve_perceptual_net("vgg19") == "vgg19"  # a named network is never swapped
+    # A configured file decides by its own layout.
+    pth = tmp_path / "my_vgg.pth"
+    torch.save(_torchvision_vgg19_state(), pth)
+    assert resolve_perceptual_net("auto", pth) == "vgg19"

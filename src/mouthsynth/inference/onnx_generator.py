@@ -42,22 +42,32 @@ class OnnxGenerator:
         ):
             got = [(i.name, i.shape) for i in inputs]
             raise ModelError(f"{self.path}: expected one input '{INPUT_NAME}' of N x 4 x S x S, got {got}")
-        if len(outputs) != 1 or len(outputs[0].shape) != 4 or outputs[0].shape[1] != 3:
+        if (
+            len(outputs) != 1
+            or outputs[0].name != OUTPUT_NAME
+            or len(outputs[0].shape) != 4
+            or outputs[0].shape[1] != 3
+        ):
             got = [(o.name, o.shape) for o in outputs]
-            raise ModelError(f"{self.path}: expected one output of N x 3 x S x S, got {got}")
+            raise ModelError(f"{self.path}: expected one output '{OUTPUT_NAME}' of N x 3 x S x S, got {got}")
         meta = self.session.get_modelmeta().custom_metadata_map
         self.metadata = dict(meta)
-        self.card = json.loads(meta.get("mouthsynth.card", "{}") or "{}")
-        size = meta.get("mouthsynth.crop_size")
-        self.crop_size = (
-            int(size) if size else int(inputs[0].shape[2]) if isinstance(inputs[0].shape[2], int) else 128
-        )
+        try:
+            self.card = json.loads(meta.get("mouthsynth.card") or "{}")
+            size = meta.get("mouthsynth.crop_size")
+            static = inputs[0].shape[2]
+            self.crop_size = int(size) if size else static if isinstance(static, int) else 128
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            raise ModelError(f"{self.path}: unreadable mouthsynth metadata ({exc})") from exc
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         """N x 4 x S x S float32 -> N x 3 x S x S float32 (composited, in [-1, 1])."""
-        return self.session.run([self.session.get_outputs()[0].name], {INPUT_NAME: batch.astype(np.float32)})[
-            0
-        ]
+        batch = np.asarray(batch, dtype=np.float32)
+        if batch.ndim != 4 or batch.shape[1] != 4 or batch.shape[2] % 32 or batch.shape[3] % 32:
+            raise ValueError(
+                f"generator input must be N x 4 x H x W with H, W multiples of 32, got {batch.shape}"
+            )
+        return self.session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
 
     def run_crops(self, white_filled: np.ndarray, masks: np.ndarray) -> np.ndarray:
         """N x S x S x 3 uint8 white-filled crops + N x S x S masks -> N x S x S x 3 uint8."""

@@ -115,23 +115,32 @@ class Backbone:
     sha256: str | None
 
 
-def resolve_net(name: str, configured: str | Path | None = None) -> str:
-    """'auto' -> vgg19 where its ImageNet weights are found (the design's network), else vgg16."""
+def resolve_perceptual_net(name: str, configured: str | Path | None = None) -> str:
+    """'auto' -> vgg19 where its ImageNet weights are found (the design's network), else vgg16;
+    logs the choice. A configured file decides by its own layout (VGG19 has conv3_4 =
+    ``features.16``, where VGG16 has a max-pool)."""
     if name != "auto":
         return name
-    if find_weights(FILE_NAMES["vgg19"], configured if configured and "19" in str(configured) else None):
-        return "vgg19"
-    if find_weights(FILE_NAMES["vgg16"], configured):
+    if configured and Path(configured).is_file():
+        chosen = "vgg19" if "features.16.weight" in read_state_dict(Path(configured)) else "vgg16"
+    elif find_weights(FILE_NAMES["vgg19"], configured):
+        chosen = "vgg19"
+    elif find_weights(FILE_NAMES["vgg16"], configured):
+        chosen = "vgg16"
+    else:
+        return "vgg19"  # nothing found: the error then names VGG19, the design's network
+    if chosen == "vgg16" and not configured:
         log.warning(
-            "perceptual loss: no ImageNet VGG19 weights found; using VGG16 (losses.perceptual_net=auto)"
+            "perceptual loss: no ImageNet VGG19 weights found, using VGG16 (losses.perceptual_net=auto)"
         )
-        return "vgg16"
-    return "vgg19"  # so the error below names VGG19, the design's network
+    else:
+        log.info("perceptual loss: using %s (losses.perceptual_net=auto)", chosen.upper())
+    return chosen
 
 
 def load_vgg(name: str, configured: str | Path | None = None, allow_random: bool = False) -> Backbone:
     """A pretrained VGG feature extractor. Random weights only with ``allow_random`` (unit tests)."""
-    name = resolve_net(name, configured)
+    name = resolve_perceptual_net(name, configured)
     net = VGGFeatures(name)
     path = find_weights(FILE_NAMES[name], configured)
     if path is None:
@@ -151,4 +160,12 @@ def check_weights(name: str, path: Path) -> None:
     load_into(VGGFeatures(name), read_state_dict(path), path)
 
 
-__all__ = ["Backbone", "VGGFeatures", "load_vgg", "resolve_net", "tap_indices", "ModelError"]
+__all__ = [
+    "Backbone",
+    "ModelError",
+    "VGGFeatures",
+    "check_weights",
+    "load_vgg",
+    "resolve_perceptual_net",
+    "tap_indices",
+]

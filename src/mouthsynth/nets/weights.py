@@ -23,10 +23,16 @@ def hub_dir() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
-def candidates(file_names: list[str], configured: str | Path | None = None) -> list[Path]:
+def candidates(
+    file_names: list[str], configured: str | Path | None = None, folder: str | Path | None = None
+) -> list[Path]:
+    """Every place searched, in order: a configured file, a given folder, $MOUTHSYNTH_WEIGHTS_DIR,
+    torch's hub cache."""
     places: list[Path] = []
     if configured:
         places.append(Path(configured).expanduser())
+    if folder:
+        places += [Path(folder).expanduser() / name for name in file_names]
     env = os.environ.get(WEIGHTS_ENV)
     if env:
         places += [Path(env).expanduser() / name for name in file_names]
@@ -34,8 +40,10 @@ def candidates(file_names: list[str], configured: str | Path | None = None) -> l
     return places
 
 
-def find_weights(file_names: list[str], configured: str | Path | None = None) -> Path | None:
-    for path in candidates(file_names, configured):
+def find_weights(
+    file_names: list[str], configured: str | Path | None = None, folder: str | Path | None = None
+) -> Path | None:
+    for path in candidates(file_names, configured, folder):
         if path.is_file():
             return path
     return None
