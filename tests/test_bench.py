@@ -19,8 +19,19 @@ def test_bench_reports_cost_speed_and_pipeline_stages(tmp_path, videos_dir):
     out = tmp_path / "bench.json"
     result = CliRunner().invoke(
         app,
-        ["bench", "--model", str(model), "--repeats", "2", "--json", str(out), "--max-frames", "12",
-         "--video", str(videos_dir / "dreamtalk_M030_front_happy_level3_001.mp4")],
+        [
+            "bench",
+            "--model",
+            str(model),
+            "--repeats",
+            "2",
+            "--json",
+            str(out),
+            "--max-frames",
+            "12",
+            "--video",
+            str(videos_dir / "dreamtalk_M030_front_happy_level3_001.mp4"),
+        ],
     )
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())

@@ -14,10 +14,16 @@ from mouthsynth.cli.common import console, user_errors
 
 def command(
     data: Annotated[list[Path], typer.Argument(help="A prepared dataset (its val split), or videos/images.")],
-    model: Annotated[Path | None, typer.Option(help="ONNX model (default: shipped) or checkpoint with --backend torch.")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="ONNX model (default: shipped) or checkpoint with --backend torch.")
+    ] = None,
     baselines: Annotated[str, typer.Option(help="Comma-separated: telea, ns, blur.")] = "telea,ns,blur",
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write means, CIs and per-sample values.")] = None,
-    grid: Annotated[Path | None, typer.Option(help="Write a PNG grid of samples: white-filled | baselines | model | truth.")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write means, CIs and per-sample values.")
+    ] = None,
+    grid: Annotated[
+        Path | None, typer.Option(help="Write a PNG grid: white-filled | baselines | model | truth.")
+    ] = None,
     max_samples: Annotated[int | None, typer.Option(help="Evaluate at most this many samples.")] = None,
     split: Annotated[str, typer.Option(help="Split of a prepared dataset: val, train or all.")] = "val",
     backend: Annotated[str, typer.Option(help="onnx or torch.")] = "onnx",

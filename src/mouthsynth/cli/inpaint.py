@@ -54,7 +54,8 @@ def command(
                 closed = [i for i, f in enumerate(result.faces) if not f.synthesised]
                 for i in closed:
                     note_line(
-                        f"{path}: face {i}: mouth closed (mouth_open {result.faces[i].mouth_open:.3f}), left as is"
+                        f"{path}: face {i}: mouth closed "
+                        f"(mouth_open {result.faces[i].mouth_open:.3f}), left as is"
                     )
                 if not result.synthesised:
                     raise InputError(

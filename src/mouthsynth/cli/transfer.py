@@ -36,6 +36,7 @@ def command(
             driver, target, out, synth, strength, keep_audio, driver_neutral, overwrite, max_frames=max_frames
         )
         console.print(
-            f"wrote {out}: {stats.frames} frames in {stats.seconds:.1f} s, {stats.synthesised} with a synthesised "
+            f"wrote {out}: {stats.frames} frames in {stats.seconds:.1f} s, "
+            f"{stats.synthesised} with a synthesised "
             f"interior; driver face lost in {stats.driver_lost}, target face lost in {stats.target_lost}"
         )

@@ -34,6 +34,7 @@ def command(
         stats = synth.process_video(source, out, overwrite=overwrite)
         console.print(
             f"wrote {out}: {stats['frames']} frames in {stats['seconds']:.1f} s "
-            f"({stats['frames'] / max(stats['seconds'], 1e-6):.1f} frames/s); {stats['synthesised']} synthesised, "
+            f"({stats['frames'] / max(stats['seconds'], 1e-6):.1f} frames/s); "
+            f"{stats['synthesised']} synthesised, "
             f"{stats['closed']} closed mouth, {stats['no_face']} without a face"
         )
