@@ -1,0 +1,52 @@
+"""Markdown tables from `mouthsynth evaluate --json` files, for docs/results.md.
+
+Usage:
+  python benchmarks/results_table.py eval.json                      # every method, mean ± 95% CI
+  python benchmarks/results_table.py --ablation runs/ablation/*/eval.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+COLUMNS = [("l1", "L1 ↓", 4), ("psnr", "PSNR ↑", 2), ("ssim", "SSIM ↑", 3), ("lpips", "LPIPS ↓", 3),
+           ("sharpness", "sharpness (1 = right)", 2), ("seam", "seam ↓", 3), ("flicker", "flicker ↓", 3)]
+
+
+def cell(summary: dict | None, digits: int) -> str:
+    if not summary or summary.get("n", 0) == 0:
+        return "n/a"
+    half = (summary["ci95_high"] - summary["ci95_low"]) / 2
+    return f"{summary['mean']:.{digits}f} ± {half:.{digits}f}"
+
+
+def table(report: dict, label_of=lambda name: name) -> str:
+    head = "| method | " + " | ".join(title for _, title, _ in COLUMNS) + " |"
+    rule = "|" + "---|" * (len(COLUMNS) + 1)
+    rows = [head, rule]
+    for name, row in report["methods"].items():
+        rows.append(f"| {label_of(name)} | " + " | ".join(cell(row.get(k), d) for k, _, d in COLUMNS) + " |")
+    return "\n".join(rows)
+
+
+def ablation(paths: list[Path]) -> str:
+    head = "| run | " + " | ".join(title for _, title, _ in COLUMNS) + " |"
+    rows = [head, "|" + "---|" * (len(COLUMNS) + 1)]
+    telea = None
+    for path in sorted(paths):
+        report = json.loads(path.read_text())
+        row = report["methods"]["model"]
+        rows.append(f"| {path.parent.name} | " + " | ".join(cell(row.get(k), d) for k, _, d in COLUMNS) + " |")
+        telea = telea or report["methods"].get("telea")
+    if telea:
+        rows.append("| (OpenCV Telea, same samples) | " + " | ".join(cell(telea.get(k), d) for k, _, d in COLUMNS) + " |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--ablation":
+        print(ablation([Path(p) for p in sys.argv[2:]]))
+    else:
+        print(table(json.loads(Path(sys.argv[1]).read_text())))
