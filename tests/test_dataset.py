@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import torch
 
 from mouthsynth.config import DataConfig
 from mouthsynth.data.augment import mirror_contour
-from mouthsynth.data.dataset import MouthDataset
+from mouthsynth.data.dataset import MouthDataset, read_manifest
 from mouthsynth.geometry import mouth_open
 
 
@@ -69,3 +70,27 @@ def test_flip_mirrors_image_mask_and_box_together(tiny_dataset):
         assert abs((64 - x1) - fx0) <= 1 and abs((64 - x0) - fx1) <= 1
         return
     raise AssertionError("no flip in six epochs")
+
+
+def test_train_and_val_never_share_an_identity(tiny_dataset):
+    train = MouthDataset(tiny_dataset, "train", size=64, train=True)
+    val = MouthDataset(tiny_dataset, "val", size=64, train=False)
+    assert len(train) and len(val)
+    assert len(train) + len(val) == len(read_manifest(tiny_dataset))
+    assert not {r["identity"] for r in train.records} & {r["identity"] for r in val.records}
+    assert train[0]["id"] == train.records[0]["id"]
+
+
+def test_val_items_are_the_plain_downscale(tiny_dataset):
+    val = MouthDataset(tiny_dataset, "val", size=64, train=False)
+    image, mask, _ = val.raw(3)
+    expected = cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA)
+    got = ((val[3]["image"].permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
+    assert np.array_equal(got, expected)
+    # The boundary band hugs the final mask's edge: strong there, nothing far from it.
+    item = val[3]
+    m, band = item["mask"][0].numpy(), item["boundary"][0].numpy()
+    edge = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+    assert band[edge].mean() > 0.5
+    far = cv2.dilate(m.astype(np.uint8), np.ones((25, 25), np.uint8)) == 0
+    assert far.any() and band[far].max() == 0

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from mouthsynth.cli.main import app
 from mouthsynth.config import load_config
+from mouthsynth.errors import ConfigError, InputError
 from mouthsynth.training import checkpoint as ckpt
 from mouthsynth.training.trainer import Trainer
 
@@ -35,10 +36,15 @@ def test_checkpoint_and_exact_resume(tiny_dataset, tmp_path):
     resumed = Trainer(tiny(), tiny_dataset, tmp_path / "split", progress=False, resume=True)
     assert resumed.step == 3
     # Identical optimiser state after loading.
-    for a, b in zip(
-        first.opt_G.state_dict()["state"].values(), resumed.opt_G.state_dict()["state"].values(), strict=True
-    ):
-        assert torch.equal(a["exp_avg"], b["exp_avg"]) and torch.equal(a["exp_avg_sq"], b["exp_avg_sq"])
+    for key, opt in first._optimizers().items():
+        states = zip(
+            opt.state_dict()["state"].values(),
+            resumed._optimizers()[key].state_dict()["state"].values(),
+            strict=True,
+        )
+        for a, b in states:
+            assert torch.equal(a["step"], b["step"]), key
+            assert torch.equal(a["exp_avg"], b["exp_avg"]) and torch.equal(a["exp_avg_sq"], b["exp_avg_sq"])
     resumed.fit(6)
     for (k, p), q in zip(full.G.state_dict().items(), resumed.G.state_dict().values(), strict=True):
         assert torch.allclose(p.float(), q.float(), atol=1e-5), k
@@ -51,6 +57,9 @@ def test_checkpoint_and_exact_resume(tiny_dataset, tmp_path):
     assert "g/adv_global" in last and "d/local" in last
     first_log = [r for r in log if r["step"] == 1 and "g/total" in r][0]
     assert "g/adv_global" not in first_log
+    # The best checkpoint by validation, with the metric that chose it.
+    best = json.loads((tmp_path / "full" / "checkpoints" / "best" / "best.json").read_text())
+    assert best["metric"] == "val/l1" and best["from"] in ("step_0000003", "step_0000006")
     # The resolved config is in the run folder.
     assert load_config(tmp_path / "full" / "config.yaml").model.width == 0.25
 
@@ -155,3 +164,10 @@ def test_cli_rejects_bad_config_keys_and_values(tiny_dataset, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "r" / "checkpoints" / "latest").is_file()
+
+
+def test_too_small_a_dataset_or_a_bad_device_fails_at_start(tiny_dataset, tmp_path):
+    with pytest.raises(InputError, match="train.batch_size"):
+        Trainer(tiny("train.batch_size=100000"), tiny_dataset, tmp_path / "a", progress=False)
+    with pytest.raises(ConfigError, match="--device"):
+        Trainer(tiny(), tiny_dataset, tmp_path / "b", device="gpu", progress=False)

@@ -35,6 +35,11 @@ def command(
         from mouthsynth.training.trainer import Trainer
 
         trainer = Trainer(cfg, data, out, device=device, resume=resume)
-        final = trainer.fit(max_steps)
+        try:
+            final = trainer.fit(max_steps)
+        finally:
+            trainer.close()
+        if not trainer.is_main:
+            return
         summary = ", ".join(f"{k} {v:.4f}" for k, v in final.items() if k.startswith(("val/", "g/total")))
         console.print(f"trained to step {trainer.step}: {summary}; checkpoints in {out / 'checkpoints'}")

@@ -26,7 +26,7 @@ def read_manifest(root: Path) -> list[dict]:
 
 class MouthDataset(Dataset):
     """Items: ``image`` (3,S,S in [-1,1]), ``mask`` (1,S,S {0,1}), ``boundary`` (1,S,S),
-    ``input`` (4,S,S: white-filled image + mask), ``local_box`` (4 int64), ``index``.
+    ``input`` (4,S,S: white-filled image + mask), ``local_box`` (4 int64), ``index``, ``id`` (str).
 
     Augmentation (``train=True``) draws from a generator seeded by (seed, epoch, index): the
     same item is the same whatever the worker or the order, so runs are reproducible and
@@ -105,4 +105,5 @@ class MouthDataset(Dataset):
             "input": torch.cat([white, m], 0),
             "local_box": torch.tensor(local_box(outer, size, self.geometry.local_margin), dtype=torch.int64),
             "index": torch.tensor(index),
+            "id": self.records[index]["id"],
         }

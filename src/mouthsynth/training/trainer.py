@@ -43,7 +43,9 @@ class EpochSampler(Sampler[int]):
 
     def _order(self) -> list[int]:
         g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        return torch.randperm(self.n, generator=g)[self.rank :: self.world].tolist()
+        # Equal shards: ranks with more batches than others would hang DDP at the epoch's end.
+        usable = self.n - self.n % self.world
+        return torch.randperm(self.n, generator=g)[:usable][self.rank :: self.world].tolist()
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._order()[self.start :])
@@ -81,6 +83,8 @@ class Trainer:
             dist.init_process_group(backend)
             if device == "cuda":
                 torch.cuda.set_device(local_rank)
+        if device not in ("cpu", "cuda"):
+            raise ConfigError(f"--device {device}: expected cpu or cuda")
         if device == "cuda" and not torch.cuda.is_available():
             raise ConfigError("--device cuda: no CUDA device is available")
         self.device = torch.device(f"cuda:{local_rank}" if device == "cuda" else "cpu")
@@ -91,8 +95,14 @@ class Trainer:
         self.train_set = MouthDataset(
             data_root, "train", cfg.data.size, cfg.data, cfg.geometry, True, cfg.data.seed
         )
-        if len(self.train_set) == 0:
-            raise InputError(data_root, "the dataset has no training samples")
+        per_rank = len(self.train_set) // self.world
+        if per_rank < cfg.train.batch_size:
+            # drop_last would leave every epoch empty and the loop would never advance.
+            raise InputError(
+                data_root,
+                f"{len(self.train_set)} training samples, fewer than train.batch_size="
+                f"{cfg.train.batch_size} per process",
+            )
         self.val_set = MouthDataset(
             data_root, "val", cfg.data.size, cfg.data, cfg.geometry, False, cfg.data.seed
         )
@@ -103,7 +113,6 @@ class Trainer:
         }
         if cfg.train.channels_last:
             self.G = self.G.to(memory_format=torch.channels_last)
-        self.ema = EMA(self.G, cfg.train.ema_decay)
         self.perceptual: PerceptualLoss | None = None
         if cfg.losses.perceptual > 0:
             self.perceptual = PerceptualLoss(
@@ -130,6 +139,8 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.G_train = DDP(self.G, device_ids=ids)
             self.D_train = {k: DDP(d, device_ids=ids) for k, d in self.Ds.items()}
+        # After the DDP wrap, which broadcasts rank 0's initial weights: every rank's EMA agrees.
+        self.ema = EMA(self.G, cfg.train.ema_decay)
 
         self.use_amp = cfg.train.amp and self.device.type == "cuda"
         self.step = 0
@@ -240,8 +251,10 @@ class Trainer:
             else:
                 terms["perceptual"] = self.perceptual(fake, real)
         if self.adversarial_on():
-            for name, D in self.D_train.items():
-                self.Ds[name].requires_grad_(False)  # the G step must not train D
+            # The plain modules, not their DDP wrappers: D's weights get no gradient here, and a
+            # DDP forward would wait for gradients that never come.
+            for name, D in self.Ds.items():
+                D.requires_grad_(False)  # the G step must not train D
                 with self.autocast():
                     fake_logits, fake_feats = D(self.view(name, fake, batch))
                     if getattr(w, f"fm_{name}") > 0:
@@ -283,7 +296,7 @@ class Trainer:
     # --- validation ------------------------------------------------------------------------
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
-        if len(self.val_set) == 0:
+        if len(self.val_set) == 0 or not self.is_main:
             return {}
         n = min(len(self.val_set), self.cfg.train.val_samples)
         # A fixed, evenly spread subset: every checkpoint is judged on the same samples.
@@ -333,6 +346,10 @@ class Trainer:
     def save(self, val: dict[str, float] | None = None) -> Path | None:
         if not self.is_main:
             return None
+        metric = self.cfg.train.best_metric
+        improved = bool(val) and metric in val and (self.best is None or val[metric] < self.best)
+        if improved:
+            self.best = val[metric]
         state = {"epoch": self.epoch, "offset": self.offset, "best": self.best, "metrics": val or {}}
         path = ckpt.save_checkpoint(
             self.run_dir,
@@ -343,14 +360,7 @@ class Trainer:
             self.config_yaml(),
             self.cfg.train.keep_last,
         )
-        metric = self.cfg.train.best_metric
-        if val and metric in val and (self.best is None or val[metric] < self.best):
-            self.best = val[metric]
-            # Rewrite state with the new best so a resume knows it.
-            state["best"] = self.best
-            (path / "state.json").write_text(
-                json.dumps({**json.loads((path / "state.json").read_text()), "best": self.best})
-            )
+        if improved:
             ckpt.mark_best(self.run_dir, path, metric, self.best)
         return path
 
@@ -404,3 +414,14 @@ class Trainer:
         if self.writer is not None:
             self.writer.flush()
         return {**last, **val}
+
+    def close(self) -> None:
+        """Release the TensorBoard writer and, under torchrun, the process group."""
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        if self.world > 1:
+            import torch.distributed as dist
+
+            if dist.is_initialized():
+                dist.destroy_process_group()
