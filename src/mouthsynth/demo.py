@@ -22,9 +22,10 @@ def demo_panels(image: np.ndarray, model: Path | None = None) -> np.ndarray:
 
     synth = MouthSynthesizer(model=model)
     result = synth(image)
-    if not result.faces:
+    filled = [f for f in result.faces if f.synthesised]
+    if not filled:
         raise MouthSynthError("astronaut(): no face with an open mouth found")
-    face = result.faces[0]
+    face = filled[0]
     # Zoom on the first face so the mouth is visible: a square around its global crop.
     x0, y0, x1, y1 = face.zoom_box(image.shape)
     white = result.white_filled

@@ -25,11 +25,19 @@ def command(
     overwrite: Annotated[bool, typer.Option(help="Replace existing outputs.")] = False,
 ) -> None:
     """Synthesise the interior of every open mouth and paste it back. Faces with a closed mouth
-    are left as they are and reported; an image with no open mouth is reported and not written."""
+    are left as they are and reported; an image with no face or no open mouth is reported as
+    skipped and nothing is written for it (exit code 1, like any other skipped input)."""
     with user_errors():
         from mouthsynth.config import load_config
-        from mouthsynth.errors import ConfigError, InputError, MouthSynthError, NoFaceError
-        from mouthsynth.inference.synthesizer import MouthSynthesizer
+        from mouthsynth.errors import (
+            ConfigError,
+            InputError,
+            MouthClosedError,
+            MouthSynthError,
+            NoFaceError,
+            OutputExistsError,
+        )
+        from mouthsynth.inference.synthesizer import MouthSynthesizer, check_mask
         from mouthsynth.io.images import iter_inputs, read_image, write_image
 
         if blend not in ("alpha", "poisson"):
@@ -44,23 +52,21 @@ def command(
         for (path, _rel), target in zip(items, targets, strict=True):
             try:
                 if target.exists() and not overwrite:
-                    from mouthsynth.errors import OutputExistsError
-
                     raise OutputExistsError(target)
                 image = read_image(path)
+                if user_mask is not None:
+                    user_mask = check_mask(user_mask, image.shape, str(mask))
                 result = synth(image, mask=user_mask)
                 if not result.faces:
                     raise NoFaceError(path)
-                closed = [i for i, f in enumerate(result.faces) if not f.synthesised]
-                for i in closed:
-                    note_line(
-                        f"{path}: face {i}: mouth closed "
-                        f"(mouth_open {result.faces[i].mouth_open:.3f}), left as is"
-                    )
                 if not result.synthesised:
-                    raise InputError(
-                        path, f"mouth closed on all {len(result.faces)} face(s): nothing to synthesise"
-                    )
+                    widest = max(f.mouth_open for f in result.faces)
+                    raise MouthClosedError(path, widest, synth.cfg.geometry.min_open)
+                for i, face in enumerate(result.faces):
+                    if not face.synthesised:
+                        note_line(
+                            f"{path}: face {i}: {face.reason} (mouth_open {face.mouth_open:.3f}), left as is"
+                        )
                 write_image(target, result.image, overwrite=overwrite)
                 report.processed.append(str(path))
             except MouthSynthError as exc:

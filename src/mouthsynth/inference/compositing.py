@@ -73,8 +73,16 @@ def composite_crop(
 
 
 def composite(
-    image: np.ndarray, crop: MouthCrop, generated: np.ndarray, blend: str = "alpha", color_match: bool = True
+    image: np.ndarray,
+    crop: MouthCrop,
+    generated: np.ndarray,
+    blend: str = "alpha",
+    color_match: bool = True,
+    alpha: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Paste one face's generated crop into ``image``: only the feathered interior changes."""
+    """Paste one face's generated crop into ``image``: only pixels under ``alpha`` (the feathered
+    interior mask in crop px, default ``crop_alpha(crop)``) change."""
+    if blend not in ("alpha", "poisson"):
+        raise ValueError(f"blend must be 'alpha' or 'poisson', got {blend!r}")
     ready = composite_crop(generated, crop, blend, color_match)
-    return paste_back(image, crop, ready, crop_alpha(crop), keep_detail=False)
+    return paste_back(image, crop, ready, crop_alpha(crop) if alpha is None else alpha, keep_detail=False)

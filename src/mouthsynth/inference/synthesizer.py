@@ -18,8 +18,14 @@ import numpy as np
 
 from mouthsynth.config import Config, load_config
 from mouthsynth.errors import InputError, ModelError
-from mouthsynth.geometry import MouthCrop, alpha_in_image, cut_mouth, global_box_corners
-from mouthsynth.geometry.crops import crop_alpha, local_box
+from mouthsynth.geometry import (
+    MouthCrop,
+    alpha_in_image,
+    crop_alpha,
+    cut_mouth,
+    global_box_corners,
+    mouth_open,
+)
 from mouthsynth.inference.compositing import composite
 from mouthsynth.landmarks import FaceLandmarks, LandmarkBackend, create_backend
 from mouthsynth.landmarks.base import box_iou
@@ -75,7 +81,15 @@ def _load_generator(model: str | Path | None, backend: str, device: str):
             raise ModelError(
                 f"{path}: the onnx backend needs an .onnx file (use --backend torch for checkpoints)"
             )
-        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if device == "cuda" else None
+        providers = None
+        if device == "cuda":
+            import onnxruntime as ort
+
+            if "CUDAExecutionProvider" not in ort.get_available_providers():
+                raise ModelError("--device cuda: this onnxruntime has no CUDA provider (use --device cpu)")
+            providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        elif device != "cpu":
+            raise ModelError(f"--device {device!r}: use cpu or cuda")
         return OnnxGenerator(path, providers=providers)
     if backend == "torch":
         if model is None:
@@ -100,8 +114,7 @@ def mask_crop(image: np.ndarray, mask: np.ndarray, size: int, cfg: Config) -> Mo
     inner = outer.copy()
     face = FaceLandmarks(inner, outer, (float(x0), float(y0), float(x1), float(y1)), outer, "mask")
     crop = cut_mouth(image, face, size, cfg.geometry, interior_mask=mask)
-    crop.local_box = local_box(crop.outer_lip, size, cfg.geometry.local_margin)
-    crop.mouth_open = 1.0
+    crop.mouth_open = 1.0  # the user says: fill this
     return crop
 
 
@@ -139,19 +152,20 @@ class MouthSynthesizer:
         """Fill every open mouth in ``image`` (RGB uint8). ``mask`` (image-sized, white/1 = fill)
         replaces the inner-lip interior: landmarks then only place the crop."""
         image = _check_image(image)
+        if mask is not None:
+            mask = check_mask(mask, image.shape)
         faces = self.landmarks.detect(image)
         if mask is not None:
-            mask = _check_mask(mask, image.shape)
             if not faces:
                 crop = mask_crop(image, mask, self.size, self.cfg)
-                return self.fill_crops(image, [(None, crop)])
+                return self.fill_crops(image, [(None, crop)], limit=mask)
             # The user's mask belongs to the face nearest to it.
             ys, xs = np.nonzero(mask >= 0.5)
             centre = np.array([xs.mean(), ys.mean()])
             face = min(faces, key=lambda f: np.linalg.norm(f.outer_lip.mean(0) - centre))
             crop = cut_mouth(image, face, self.size, self.cfg.geometry, interior_mask=mask)
             crop.mouth_open = max(crop.mouth_open, 1.0)  # the user says: fill this
-            return self.fill_crops(image, [(face, crop)])
+            return self.fill_crops(image, [(face, crop)], limit=mask)
         return self.fill_faces(image, faces)
 
     def fill_faces(self, image: np.ndarray, faces: list[FaceLandmarks], force: bool = False) -> Result:
@@ -160,8 +174,15 @@ class MouthSynthesizer:
         return self.fill_crops(image, crops, force=force)
 
     def fill_crops(
-        self, image: np.ndarray, crops: list[tuple[FaceLandmarks | None, MouthCrop]], force: bool = False
+        self,
+        image: np.ndarray,
+        crops: list[tuple[FaceLandmarks | None, MouthCrop]],
+        force: bool = False,
+        limit: np.ndarray | None = None,
     ) -> Result:
+        """Fill the crops whose mouth is open (all with ``force``), every face in one generator
+        call. ``limit`` (image-sized, e.g. a user's mask): no pixel where it is 0 changes, so the
+        feather grows inward there instead of past the mask's edge."""
         out = image.copy()
         white = image.copy()
         union = np.zeros(image.shape[:2], np.float32)
@@ -189,10 +210,21 @@ class MouthSynthesizer:
                     )
                 )
                 continue
-            out = composite(
-                out, crop, done[id(crop)], self.cfg.inference.blend, self.cfg.inference.color_match
+            alpha_crop = crop_alpha(crop, cfg=self.cfg.geometry)
+            pasted = composite(
+                out,
+                crop,
+                done[id(crop)],
+                self.cfg.inference.blend,
+                self.cfg.inference.color_match,
+                alpha=alpha_crop,
             )
-            alpha = alpha_in_image(crop, crop_alpha(crop))
+            # Exactly the pixels paste-back may change (same warp, same support).
+            alpha = alpha_in_image(crop, alpha_crop)
+            if limit is not None:
+                alpha = np.where(limit > 0, alpha, 0.0).astype(np.float32)
+                pasted = np.where(limit[..., None] > 0, pasted, out)
+            out = pasted
             white = np.clip(white * (1 - alpha[..., None]) + 255 * alpha[..., None], 0, 255).astype(np.uint8)
             union = np.maximum(union, alpha)
             results.append(
@@ -235,9 +267,8 @@ class MouthSynthesizer:
                             stats["closed"] += 1
                         writer.write(result.image)
                     stats["frames"] += 1
-                    bar.update(1)
-                    elapsed = time.perf_counter() - start
-                    bar.set_postfix(fps=f"{stats['frames'] / max(elapsed, 1e-6):.1f}")
+                    bar.update(1)  # tqdm shows the rate in frame/s
+                bar.total = stats["frames"]  # the container's count can be an estimate
                 bar.close()
             except BaseException:
                 writer.abort()
@@ -252,7 +283,11 @@ class FaceTracker:
     frame's boxes), One-Euro smoothing of the lips per face, and hysteresis on open/closed so the
     mask does not flicker on and off around the threshold."""
 
-    REDETECT_EVERY = 30
+    REDETECT_EVERY = 30  # frames between full face detections while every face is tracked
+    # Hysteresis around geometry.min_open: a closed mouth must open past 1.2x the threshold to
+    # be filled, an open one must close below 0.8x to stop, so the mask cannot blink.
+    OPEN_ABOVE = 1.2
+    CLOSE_BELOW = 0.8
 
     def __init__(self, cfg: Config):
         from mouthsynth.landmarks.smoothing import OneEuroFilter
@@ -282,11 +317,9 @@ class FaceTracker:
             smooth = match["filter"](lips, t)
             k = len(face.inner_lip)
             face = FaceLandmarks(smooth[:k], smooth[k:], face.face_box, face.points, face.backend)
-            from mouthsynth.geometry import mouth_open
-
             value = mouth_open(face.inner_lip)
             threshold = self.cfg.geometry.min_open
-            match["open"] = value >= threshold * (0.8 if match["open"] else 1.2)
+            match["open"] = value >= threshold * (self.CLOSE_BELOW if match["open"] else self.OPEN_ABOVE)
             match["box"] = face.face_box
             new_tracks.append(match)
             out.append((face, match["open"]))
@@ -303,20 +336,18 @@ def _check_image(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def _check_mask(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+def check_mask(mask: np.ndarray, shape: tuple[int, ...], name: str = "<mask>") -> np.ndarray:
+    """Image-sized float32 in [0, 1] (uint8 0..255 or float 0..1 accepted; 1 = fill)."""
     mask = np.asarray(mask)
     if mask.ndim == 3:
         mask = mask[..., 0]
-    if mask.shape != shape[:2]:
-        raise InputError(
-            "<mask>",
-            f"mask of {mask.shape[1]}x{mask.shape[0]} does not match the image {shape[1]}x{shape[0]}",
-        )
-    mask = mask.astype(np.float32)
-    if mask.max() > 1.0:
-        mask = mask / 255.0
+    if mask.ndim != 2 or mask.shape != shape[:2]:
+        got = "x".join(map(str, mask.shape[::-1]))
+        raise InputError(name, f"mask of {got} does not match the image {shape[1]}x{shape[0]}")
+    scale = 255.0 if mask.dtype == np.uint8 or mask.max() > 1.0 else 1.0
+    mask = np.clip(mask.astype(np.float32) / scale, 0.0, 1.0)
     if (mask >= 0.5).sum() == 0:
-        raise InputError("<mask>", "mask is empty (white = area to fill)")
+        raise InputError(name, "mask is empty (white = area to fill)")
     return mask
 
 

@@ -1,0 +1,154 @@
+"""Video inference: a real clip round-trips with its frame count, fps, size and audio packets;
+frames without a face pass through; the tracker skips the face detector between re-detections
+and its open/closed hysteresis does not flicker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from mouthsynth.config import Config
+from mouthsynth.geometry import mouth_open
+from mouthsynth.inference.synthesizer import FaceTracker, MouthSynthesizer
+from mouthsynth.io.video import VideoReader, VideoWriter, video_info
+from mouthsynth.landmarks import FaceLandmarks
+
+# 62 frames at 29.97 fps, 512 px, one talking face, AAC audio.
+CLIP = "V-Express_RD_Radio10_0_clip_0.mp4"
+SIZE = 64
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx(tmp_path_factory) -> Path:
+    """An untrained width-0.25 generator exported to ONNX (64-px crops)."""
+    import torch
+
+    from mouthsynth.export.onnx_export import export_onnx
+    from mouthsynth.nets.generator import MobileNetUNet
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("tiny_video_model") / "tiny.onnx"
+    export_onnx(MobileNetUNet(width=0.25), path, SIZE, {"mouthsynth.crop_size": str(SIZE)})
+    return path
+
+
+def test_video_round_trip_keeps_frames_fps_size_and_audio(tiny_onnx, videos_dir, tmp_path):
+    source = videos_dir / CLIP
+    out = tmp_path / "out.mp4"
+    stats = MouthSynthesizer(tiny_onnx).process_video(source, out, progress=False)
+    before, after = video_info(source, count_frames=True), video_info(out, count_frames=True)
+    assert after["frames"] == before["frames"] == stats["frames"]
+    assert after["fps"] == before["fps"]
+    assert (after["width"], after["height"]) == (before["width"], before["height"])
+    assert after["has_audio"] and after["audio_sha256"] == before["audio_sha256"]
+    assert after["audio_packets"] == before["audio_packets"]
+    assert stats["synthesised"] > 0
+    assert stats["synthesised"] + stats["closed"] + stats["no_face"] == stats["frames"]
+
+
+def test_frames_without_a_face_pass_through(tiny_onnx, tmp_path):
+    source = tmp_path / "noface.mp4"
+    rng = np.random.default_rng(0)
+    # Smooth pictures, so that re-encoding them changes little.
+    frames = [
+        cv2.GaussianBlur(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8), (0, 0), 4) for _ in range(6)
+    ]
+    with VideoWriter(source, 25, 128, 96) as writer:
+        for frame in frames:
+            writer.write(frame)
+    out = tmp_path / "out.mp4"
+    stats = MouthSynthesizer(tiny_onnx).process_video(source, out, progress=False)
+    assert stats["frames"] == 6 and stats["no_face"] == 6 and stats["synthesised"] == 0
+    with VideoReader(source) as a, VideoReader(out) as b:
+        for x, y in zip(a, b, strict=True):
+            # Only the re-encoding differs: nothing was painted.
+            assert np.abs(x.astype(int) - y).mean() < 2
+
+
+def test_video_command_refuses_to_overwrite(tiny_onnx, videos_dir, tmp_path):
+    from mouthsynth.cli.video import command
+
+    app = typer.Typer()
+    app.command()(command)
+    target = tmp_path / "exists.mp4"
+    target.write_bytes(b"keep me")
+    result = CliRunner().invoke(app, [str(videos_dir / CLIP), "-o", str(target), "--model", str(tiny_onnx)])
+    assert result.exit_code == 1 and "exists.mp4: output exists" in result.output
+    assert target.read_bytes() == b"keep me"
+
+
+# --- the tracker, on scripted landmarks ---------------------------------------------------------
+
+
+def _lips(open_ratio: float, cx: float = 200.0, cy: float = 220.0, width: float = 60.0) -> FaceLandmarks:
+    """A face whose inner lips are an ellipse of this height/width: mouth_open == open_ratio."""
+    angles = np.pi * np.arange(20) / 10  # point i and 20 - i face each other
+    inner = np.stack([cx - width / 2 * np.cos(angles), cy - width * open_ratio / 2 * np.sin(angles)], 1)
+    outer = np.stack([cx - 0.65 * width * np.cos(angles), cy - 0.4 * width * np.sin(angles)], 1)
+    box = (cx - 80.0, cy - 160.0, cx + 80.0, cy + 40.0)
+    return FaceLandmarks(inner.astype(np.float32), outer.astype(np.float32), box, outer, "scripted")
+
+
+class ScriptedBackend:
+    """Plays back a list of faces per frame and records whether the detector was asked to run."""
+
+    name = "scripted"
+
+    def __init__(self, script: list[list[FaceLandmarks]]):
+        self.script = iter(script)
+        self.full_detections = 0
+        self.calls = 0
+        self._current: list[FaceLandmarks] = []
+
+    def detect(self, image, face_boxes=None):
+        if face_boxes is None:
+            self.full_detections += 1
+        self.calls += 1
+        return self._current
+
+    def advance(self) -> None:
+        self._current = next(self.script)
+
+
+def _run(script: list[list[FaceLandmarks]], cfg: Config | None = None) -> tuple[list[bool], ScriptedBackend]:
+    cfg = cfg or Config()
+    tracker, backend = FaceTracker(cfg), ScriptedBackend(script)
+    frame = np.zeros((8, 8, 3), np.uint8)
+    decisions = []
+    for index in range(len(script)):
+        backend.advance()
+        faces = tracker.update(backend, frame, index / 25.0)
+        decisions.append(bool(faces and faces[0][1]))
+    return decisions, backend
+
+
+def test_open_closed_hysteresis_does_not_flicker():
+    threshold = Config().geometry.min_open
+    # Wide open, then hovering just around the threshold, then clearly closed for a while.
+    hover = [threshold * (1.1 if i % 2 else 0.9) for i in range(40)]
+    ratios = [0.3] * 10 + hover + [0.0] * 25
+    assert mouth_open(_lips(threshold * 1.1).inner_lip) == pytest.approx(threshold * 1.1, rel=1e-3)
+    decisions, _ = _run([[_lips(r)] for r in ratios])
+    raw = [r >= threshold for r in ratios]
+    flips = sum(a != b for a, b in zip(decisions, decisions[1:], strict=False))
+    raw_flips = sum(a != b for a, b in zip(raw, raw[1:], strict=False))
+    assert raw_flips > 30  # the raw threshold would switch the mask on and off every frame
+    assert flips == 1  # open while hovering, closed once the mouth really shuts
+    assert decisions[:50] == [True] * 50 and decisions[-1] is False
+    # A mouth that starts just above the threshold is not yet taken as open.
+    decisions, _ = _run([[_lips(threshold * 1.05)] for _ in range(5)])
+    assert decisions == [False] * 5
+
+
+def test_tracker_runs_the_face_detector_only_to_re_detect():
+    n = 2 * FaceTracker.REDETECT_EVERY + 5
+    script = [[_lips(0.3)] for _ in range(n)]
+    script[40] = []  # the face is lost for one frame: detect again at once
+    _, backend = _run(script)
+    # Frames 0, 30, 60 (scheduled), 40 (lost: tracked call, then a full one), 41 (no track left).
+    assert backend.full_detections == 5
