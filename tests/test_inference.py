@@ -17,7 +17,7 @@ import typer
 from typer.testing import CliRunner
 
 from mouthsynth.config import Config
-from mouthsynth.errors import InputError, ModelError
+from mouthsynth.errors import ConfigError, InputError, ModelError
 from mouthsynth.geometry import cut_mouth
 from mouthsynth.inference.onnx_generator import OnnxGenerator
 from mouthsynth.inference.packing import to_network_input
@@ -142,7 +142,9 @@ def test_closed_mouth_is_left_unchanged_and_reported(synth, photo):
 def test_poisson_blend_changes_only_the_feathered_interior(synth, tiny_model, photo):
     image = photo("stargan-v2_006930.jpg")
     poisson = MouthSynthesizer(tiny_model[0], blend="poisson", landmarks=synth.landmarks)(image)
-    alpha = synth(image)
+    alpha = MouthSynthesizer(tiny_model[0], blend="alpha", landmarks=synth.landmarks)(image)
+    assert synth.cfg.inference.blend == "poisson", "Poisson is the default paste-back"
+    np.testing.assert_array_equal(synth(image).image, poisson.image)
     assert poisson.synthesised == 1
     _assert_only_inside(poisson.image, image, poisson.mask)
     np.testing.assert_array_equal(poisson.mask, alpha.mask)
@@ -328,6 +330,8 @@ def test_cli_mask_and_poisson(tiny_model, photos_dir, tmp_path, synth):
     assert bad.exit_code == 1 and "small.png: mask of 8x8 does not match" in bad.output
     bad = _inpaint(source, "-o", tmp_path / "z.png", "--model", tiny_model[0], "--blend", "smear")
     assert bad.exit_code == 1 and "--blend" in bad.output
+    with pytest.raises(ConfigError, match="smear"):
+        MouthSynthesizer(tiny_model[0], blend="smear")
 
 
 def test_missing_model_is_one_line(photos_dir, tmp_path):

@@ -21,7 +21,9 @@ def command(
     ] = None,
     backend: Annotated[str, typer.Option(help="onnx or torch.")] = "onnx",
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
-    blend: Annotated[str, typer.Option(help="alpha (soft edge + seam correction) or poisson.")] = "alpha",
+    blend: Annotated[
+        str | None, typer.Option(help="poisson (default: inference.blend) or alpha (soft edge + seam correction).")
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace existing outputs.")] = False,
 ) -> None:
     """Synthesise the interior of every open mouth and paste it back. Faces with a closed mouth
@@ -40,7 +42,7 @@ def command(
         from mouthsynth.inference.synthesizer import MouthSynthesizer, check_mask
         from mouthsynth.io.images import iter_inputs, read_image, write_image
 
-        if blend not in ("alpha", "poisson"):
+        if blend is not None and blend not in ("alpha", "poisson"):
             raise ConfigError(f"--blend: {blend!r} is not one of alpha, poisson")
         items = iter_inputs(inputs)
         if mask is not None and len(items) != 1:

@@ -18,7 +18,9 @@ def command(
     ] = None,
     backend: Annotated[str, typer.Option(help="onnx or torch.")] = "onnx",
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
-    blend: Annotated[str, typer.Option(help="alpha or poisson.")] = "alpha",
+    blend: Annotated[
+        str | None, typer.Option(help="poisson (default: inference.blend) or alpha (soft edge + seam correction).")
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
 ) -> None:
     """Stream the video through the synthesiser: same frames, fps and size; the audio stream is
