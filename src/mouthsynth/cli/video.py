@@ -19,7 +19,8 @@ def command(
     backend: Annotated[str, typer.Option(help="onnx or torch.")] = "onnx",
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
     blend: Annotated[
-        str | None, typer.Option(help="poisson (default: inference.blend) or alpha (soft edge + seam correction).")
+        str | None,
+        typer.Option(help="poisson (default, from inference.blend) or alpha (soft edge + seam correction)."),
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
 ) -> None:
