@@ -11,8 +11,15 @@ import json
 import sys
 from pathlib import Path
 
-COLUMNS = [("l1", "L1 ↓", 4), ("psnr", "PSNR ↑", 2), ("ssim", "SSIM ↑", 3), ("lpips", "LPIPS ↓", 3),
-           ("sharpness", "sharpness (1 = right)", 2), ("seam", "seam ↓", 3), ("flicker", "flicker ↓", 3)]
+COLUMNS = [
+    ("l1", "L1 ↓", 4),
+    ("psnr", "PSNR ↑", 2),
+    ("ssim", "SSIM ↑", 3),
+    ("lpips", "LPIPS ↓", 3),
+    ("sharpness", "sharpness (1 = right)", 2),
+    ("seam", "seam ↓", 3),
+    ("flicker", "flicker ↓", 3),
+]
 
 
 def cell(summary: dict | None, digits: int) -> str:
@@ -38,10 +45,12 @@ def ablation(paths: list[Path]) -> str:
     for path in sorted(paths):
         report = json.loads(path.read_text())
         row = report["methods"]["model"]
-        rows.append(f"| {path.parent.name} | " + " | ".join(cell(row.get(k), d) for k, _, d in COLUMNS) + " |")
+        cells = " | ".join(cell(row.get(k), d) for k, _, d in COLUMNS)
+        rows.append(f"| {path.parent.name} | {cells} |")
         telea = telea or report["methods"].get("telea")
     if telea:
-        rows.append("| (OpenCV Telea, same samples) | " + " | ".join(cell(telea.get(k), d) for k, _, d in COLUMNS) + " |")
+        cells = " | ".join(cell(telea.get(k), d) for k, _, d in COLUMNS)
+        rows.append(f"| (OpenCV Telea, same samples) | {cells} |")
     return "\n".join(rows)
 
 
