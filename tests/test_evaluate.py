@@ -72,3 +72,29 @@ def test_every_method_sees_the_same_known_pixels(tiny_dataset, tiny_model):
         known = sample.mask < 0.5
         for method in ev.methods:
             assert np.array_equal(ev.outputs[method][i][known], sample.image[known]), method
+
+
+def test_no_method_reads_the_ground_truth_interior(tiny_dataset, tiny_model):
+    """Every method, Poisson blending included, must fill the interior from the known pixels
+    only: scrambling the true interior may not change any output."""
+    from dataclasses import replace
+
+    from mouthsynth.config import Config
+    from mouthsynth.evaluation.evaluate import load_samples, run_methods
+    from mouthsynth.inference.onnx_generator import OnnxGenerator
+
+    samples = load_samples(tiny_dataset, "val", 64, 6, Config())
+    generator = OnnxGenerator(tiny_model)
+    rng = np.random.default_rng(0)
+    scrambled = []
+    for s in samples:
+        noise = rng.integers(0, 256, s.image.shape, dtype=np.uint8)
+        scrambled.append(replace(s, image=np.where(s.mask[..., None] > 0, noise, s.image)))
+    methods = ["telea", "ns", "blur"]
+    honest = run_methods(samples, generator, methods, ("alpha", "poisson"))
+    blind = run_methods(scrambled, generator, methods, ("alpha", "poisson"))
+    assert set(honest) == {*methods, "model", "model+poisson"}
+    for name in honest:
+        for a, b, s in zip(honest[name], blind[name], samples, strict=True):
+            inside = s.mask > 0
+            np.testing.assert_array_equal(a[inside], b[inside], err_msg=name)

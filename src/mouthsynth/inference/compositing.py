@@ -45,17 +45,24 @@ def match_border(generated: np.ndarray, crop: MouthCrop) -> np.ndarray:
 
 
 def poisson(generated: np.ndarray, crop: MouthCrop) -> np.ndarray:
-    """cv2.seamlessClone of the generated interior into the real crop."""
+    """cv2.seamlessClone of the generated interior into the known pixels around it.
+
+    The destination holds the generated pixels inside the mask, never the crop's own interior:
+    OpenCV mixes the destination's gradients into a band inside the region, so whatever the input
+    had there (a closed rendered mouth; in evaluation, the ground truth) would leak into the fill.
+    The region is grown by OpenCV's internal erosion (3 px) plus one, so the guidance over the
+    whole interior comes from the generated pixels."""
     hard = (crop.mask >= 0.5).astype(np.uint8)
     if hard.sum() < 4:
         return generated
-    region = cv2.dilate(hard, np.ones((3, 3), np.uint8)) * 255
+    region = cv2.dilate(hard, np.ones((3, 3), np.uint8), iterations=4) * 255
     region[[0, -1], :] = 0
     region[:, [0, -1]] = 0  # seamlessClone needs the region away from the border
     x, y, w, h = cv2.boundingRect(region)
     centre = (x + w // 2, y + h // 2)
+    known = np.where(hard[..., None] > 0, generated, crop.image)
     src = cv2.cvtColor(generated, cv2.COLOR_RGB2BGR)
-    dst = cv2.cvtColor(crop.image, cv2.COLOR_RGB2BGR)
+    dst = cv2.cvtColor(known, cv2.COLOR_RGB2BGR)
     try:
         out = cv2.seamlessClone(src, dst, region, centre, cv2.NORMAL_CLONE)
     except cv2.error:
