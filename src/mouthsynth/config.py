@@ -133,10 +133,9 @@ class TrainConfig:
 
 @dataclass
 class InferenceConfig:
-    # Paste-back: "poisson" (seamlessClone: the filled interior takes its colour level from the lips
-    # around it) or "alpha" (feathered blend with border colour matching). Poisson is the default:
-    # on unseen people it lowers L1, seam error and flicker (docs/results.md).
-    blend: str = "poisson"
+    # Paste-back: "alpha" (feathered blend with a clamped border colour correction) or "poisson"
+    # (seamlessClone of the generated interior into the known pixels around it).
+    blend: str = "alpha"
     color_match: bool = True
     # One-Euro filter for video landmarks: low min_cutoff = smoother when still, beta = less lag.
     smooth_min_cutoff: float = 1.0

@@ -23,7 +23,7 @@ def command(
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
     blend: Annotated[
         str | None,
-        typer.Option(help="poisson (default, from inference.blend) or alpha (soft edge + seam correction)."),
+        typer.Option(help="alpha (soft edge + seam correction; default: inference.blend) or poisson."),
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace existing outputs.")] = False,
 ) -> None:
