@@ -1,6 +1,6 @@
 """Plot a training run's curves (losses and validation metrics) from its metrics.jsonl.
 
-Usage: python benchmarks/plot_run.py RUN_DIR OUT.png
+Usage: python benchmarks/plot_run.py RUN_DIR|METRICS.jsonl OUT.png
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 def main(run: Path, out: Path) -> None:
     series: dict[str, list[tuple[int, float]]] = defaultdict(list)
-    for line in (run / "metrics.jsonl").read_text().splitlines():
+    record = run if run.suffix == ".jsonl" else run / "metrics.jsonl"
+    for line in record.read_text().splitlines():
         row = json.loads(line)
         for key, value in row.items():
             if key != "step" and not key.startswith(("lr/", "speed/")):
@@ -29,15 +30,15 @@ def main(run: Path, out: Path) -> None:
         ("validation masked L1 (EMA generator)", [k for k in series if k == "val/l1"]),
         ("validation PSNR in the mask, dB", [k for k in series if k == "val/psnr"]),
     ]
-    fig, axes = plt.subplots(1, 4, figsize=(20, 4.5))
-    for ax, (title, keys) in zip(axes, groups, strict=True):
+    groups = [(title, keys) for title, keys in groups if keys]  # a record may hold only some series
+    fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 4.5), squeeze=False)
+    for ax, (title, keys) in zip(axes[0], groups, strict=True):
         for key in sorted(keys):
             steps, values = zip(*series[key], strict=True)
             ax.plot(steps, values, label=key, marker="o" if key.startswith("val/") else None, markersize=3)
         ax.set_title(title)
         ax.set_xlabel("step")
-        if keys:
-            ax.legend(fontsize=8)
+        ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
