@@ -2,7 +2,7 @@
 
 Usage:
   python benchmarks/results_table.py eval.json                      # every method, mean ± 95% CI
-  python benchmarks/results_table.py --ablation runs/ablation/*/eval.json
+  python benchmarks/results_table.py --ablation runs/ablation/*/eval.json   # + paired steps
 """
 
 from __future__ import annotations
@@ -54,8 +54,33 @@ def ablation(paths: list[Path]) -> str:
     return "\n".join(rows)
 
 
+def paired_steps(paths: list[Path]) -> str:
+    """What each run adds over the one before it, as the mean per-sample difference on the same
+    samples with a 95% interval: tighter than comparing two means whose intervals overlap."""
+    import numpy as np
+
+    reports = [(p.parent.name, json.loads(p.read_text())) for p in sorted(paths)]
+    ids = reports[0][1]["sample_ids"]
+    if any(r["sample_ids"] != ids for _, r in reports):
+        raise SystemExit("paired differences need every run evaluated on the same samples")
+    keys = [(k, t, d) for k, t, d in COLUMNS if k != "flicker"]  # flicker is per pair, not sample
+    rows = ["| step | " + " | ".join(f"Δ {t}" for _, t, _ in keys) + " |", "|" + "---|" * (len(keys) + 1)]
+    for (a, ra), (b, rb) in zip(reports, reports[1:], strict=False):
+        cells = []
+        for key, _, digits in keys:
+            x = np.array(ra["per_sample"]["model"][key], float)
+            y = np.array(rb["per_sample"]["model"][key], float)
+            diff = (y - x)[np.isfinite(y - x)]
+            half = 1.96 * diff.std(ddof=1) / np.sqrt(len(diff))
+            cells.append(f"{diff.mean():+.{digits}f} ± {half:.{digits}f}")
+        rows.append(f"| {a} → {b} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "--ablation":
         print(ablation([Path(p) for p in sys.argv[2:]]))
+        print()
+        print(paired_steps([Path(p) for p in sys.argv[2:]]))
     else:
         print(table(json.loads(Path(sys.argv[1]).read_text())))
