@@ -146,9 +146,31 @@ def test_open_closed_hysteresis_does_not_flicker():
 
 
 def test_tracker_runs_the_face_detector_only_to_re_detect():
-    n = 2 * FaceTracker.REDETECT_EVERY + 5
+    n = FaceTracker.REDETECT_EVERY + 5
     script = [[_lips(0.3)] for _ in range(n)]
     script[40] = []  # the face is lost for one frame: detect again at once
-    _, backend = _run(script)
-    # Frames 0, 30, 60 (scheduled), 40 (lost: tracked call, then a full one), 41 (no track left).
-    assert backend.full_detections == 5
+    proposals = []
+
+    def propose(frame):
+        proposals.append(tracker.frame)
+        return [(500.0, 500.0, 600.0, 600.0)]  # a second face the quick pass found
+
+    cfg = Config()
+    tracker, backend = FaceTracker(cfg, propose=propose), ScriptedBackend(script)
+    seen_boxes = []
+    detect = backend.detect
+
+    def recording_detect(image, face_boxes=None):
+        seen_boxes.append(None if face_boxes is None else len(face_boxes))
+        return detect(image, face_boxes)
+
+    backend.detect = recording_detect
+    frame = np.zeros((8, 8, 3), np.uint8)
+    for index in range(n):
+        backend.advance()
+        tracker.update(backend, frame, index / 25.0)
+    # Full detections: frame 0, 40 (lost: a tracked call, then a full one), 41 (no track left)
+    # and 150 (scheduled). Quick passes: every 30 frames in between, their new box meshed too.
+    assert backend.full_detections == 4
+    assert proposals == [30, 60, 90, 120]
+    assert seen_boxes[30] == 2 and seen_boxes[31] == 1
