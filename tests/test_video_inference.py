@@ -174,3 +174,30 @@ def test_tracker_runs_the_face_detector_only_to_re_detect():
     assert backend.full_detections == 4
     assert proposals == [30, 60, 90, 120]
     assert seen_boxes[30] == 2 and seen_boxes[31] == 1
+
+
+def test_video_encoder_settings_come_from_the_config(tiny_onnx, tmp_path):
+    """`--set inference.video_preset=...` reaches the encoder: a higher CRF gives a smaller file;
+    an unknown preset is refused before anything is written."""
+    from mouthsynth.cli.video import command
+
+    app = typer.Typer()
+    app.command()(command)
+    source = tmp_path / "in.mp4"
+    rng = np.random.default_rng(1)
+    with VideoWriter(source, 25, 128, 96) as writer:
+        for _ in range(8):
+            writer.write(cv2.GaussianBlur(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8), (0, 0), 2))
+    sizes = {}
+    for crf in (10, 40):
+        out = tmp_path / f"crf{crf}.mp4"
+        args = [str(source), "-o", str(out), "--model", str(tiny_onnx), "--set", f"inference.video_crf={crf}"]
+        result = CliRunner().invoke(app, [*args, "--set", "inference.video_preset=ultrafast"])
+        assert result.exit_code == 0, result.output
+        sizes[crf] = out.stat().st_size
+    assert sizes[40] < sizes[10]
+    bad = tmp_path / "bad.mp4"
+    result = CliRunner().invoke(
+        app, [str(source), "-o", str(bad), "--model", str(tiny_onnx), "--set", "inference.video_preset=warp"]
+    )
+    assert result.exit_code == 1 and "video_preset" in result.output and not bad.exists()

@@ -23,6 +23,12 @@ def command(
         typer.Option(help="alpha (soft edge + seam correction; default: inference.blend) or poisson."),
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+    set_: Annotated[
+        list[str],
+        typer.Option(
+            "--set", help="Config override KEY=VALUE, e.g. inference.video_preset=superfast (repeatable)."
+        ),
+    ] = [],  # noqa: B006
 ) -> None:
     """Stream the video through the synthesiser: same frames, fps and size; the audio stream is
     copied unchanged. Frames without a face or with a closed mouth pass through."""
@@ -31,9 +37,10 @@ def command(
         from mouthsynth.errors import OutputExistsError
         from mouthsynth.inference.synthesizer import MouthSynthesizer
 
+        config = load_config(None, set_)  # a bad key or value fails before any work
         if out.exists() and not overwrite:
             raise OutputExistsError(out)
-        synth = MouthSynthesizer(model, backend=backend, device=device, config=load_config(), blend=blend)
+        synth = MouthSynthesizer(model, backend=backend, device=device, config=config, blend=blend)
         stats = synth.process_video(source, out, overwrite=overwrite)
         console.print(
             f"wrote {out}: {stats['frames']} frames in {stats['seconds']:.1f} s "

@@ -131,7 +131,15 @@ def bench_pipeline(video: Path, model: Path | None, max_frames: int = 150) -> di
     frames = 0
     start_all = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, VideoReader(video) as reader:
-        writer = VideoWriter(Path(tmp) / "out.mp4", reader.fps, reader.width, reader.height)
+        inf = synth.cfg.inference
+        writer = VideoWriter(
+            Path(tmp) / "out.mp4",
+            reader.fps,
+            reader.width,
+            reader.height,
+            crf=inf.video_crf,
+            preset=inf.video_preset,
+        )
         it = iter(reader)
         while frames < max_frames:
             t0 = time.perf_counter()

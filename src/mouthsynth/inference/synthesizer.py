@@ -249,7 +249,14 @@ class MouthSynthesizer:
         tracker = FaceTracker(self.cfg)
         with VideoReader(in_path) as reader:
             writer = VideoWriter(
-                out_path, reader.fps, reader.width, reader.height, audio_from=in_path, overwrite=overwrite
+                out_path,
+                reader.fps,
+                reader.width,
+                reader.height,
+                audio_from=in_path,
+                overwrite=overwrite,
+                crf=self.cfg.inference.video_crf,
+                preset=self.cfg.inference.video_preset,
             )
             try:
                 bar = tqdm(

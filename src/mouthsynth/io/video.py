@@ -203,6 +203,7 @@ class VideoWriter:
         audio_from: str | Path | None = None,
         overwrite: bool = False,
         crf: int = 18,
+        preset: str = "veryfast",
     ):
         self.path = prepare_output(Path(path), overwrite)
         self.size = (int(width), int(height))
@@ -225,7 +226,7 @@ class VideoWriter:
             self._stream.width, self._stream.height = self.size
             self._stream.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
             self._stream.time_base = 1 / self.fps
-            self._stream.options = {"crf": str(crf), "preset": "veryfast"}
+            self._stream.options = {"crf": str(crf), "preset": preset}
             if audio_from is not None:
                 source = _open_audio_source(Path(audio_from))
                 if source.streams.audio:

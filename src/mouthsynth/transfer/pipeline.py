@@ -146,7 +146,17 @@ def transfer(
                 "target": target if tgt.has_audio else None,
             }.get(keep_audio)
             h, w = first_target.shape[:2]
-            writer = VideoWriter(out, fps, w, h, audio_from=audio, overwrite=overwrite)
+            inf = synth.cfg.inference
+            writer = VideoWriter(
+                out,
+                fps,
+                w,
+                h,
+                audio_from=audio,
+                overwrite=overwrite,
+                crf=inf.video_crf,
+                preset=inf.video_preset,
+            )
         if drv.video and tgt.video:
             total = min(drv.frame_count, tgt.frame_count)
         else:
