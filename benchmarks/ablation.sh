@@ -3,7 +3,7 @@
 # L1 only; + perceptual; + global D; + local D; + feature matching (the full system).
 # Usage: benchmarks/ablation.sh DATASET OUT_DIR [STEPS]
 set -euo pipefail
-data="$1"; out="$2"; steps="${3:-200}"
+data="$1"; out="$2"; steps="${3:-1000}"
 ms=".venv/bin/mouthsynth"
 export MOUTHSYNTH_WEIGHTS_DIR="${MOUTHSYNTH_WEIGHTS_DIR:-../shared/weights}"
 off="--set losses.adv_global=0 --set losses.adv_local=0 --set losses.fm_global=0 --set losses.fm_local=0"
