@@ -23,7 +23,7 @@ def command(
     """Export the EMA generator to ONNX (opset 17, dynamic batch), check it against PyTorch
     (max abs diff <= 1e-3), and write the model card beside it (OUT with .json)."""
     with user_errors():
-        from mouthsynth.export.onnx_export import export_onnx, model_card
+        from mouthsynth.export.onnx_export import export_onnx, model_card, model_metadata
         from mouthsynth.inference.torch_generator import load_generator, resolve_checkpoint
 
         net, cfg = load_generator(checkpoint)
@@ -31,15 +31,7 @@ def command(
         info = model_card(cfg, weights.parent, {"exported": date.today().isoformat()})
         if card is not None:
             info.update(json.loads(card.read_text()))
-        metadata = {
-            "mouthsynth.crop_size": str(cfg.data.size),
-            "mouthsynth.width": str(cfg.model.width),
-            "mouthsynth.mask_dilation": str(cfg.geometry.mask_dilation),
-            "mouthsynth.global_scale": str(cfg.geometry.global_scale),
-            "mouthsynth.config_digest": cfg.digest(),
-            "mouthsynth.card": json.dumps(info),
-        }
-        result = export_onnx(net, out, cfg.data.size, metadata, overwrite=overwrite)
+        result = export_onnx(net, out, cfg.data.size, model_metadata(cfg, info), overwrite=overwrite)
         card_path = out.with_suffix(".json")
         card_path.write_text(json.dumps(info, indent=2) + "\n")
         console.print(

@@ -80,6 +80,19 @@ def check_export(
     return diff
 
 
+def model_metadata(cfg, card: dict) -> dict[str, str]:
+    """The ONNX metadata a model carries: the crop geometry it was trained with (read back by
+    inference), its config digest and its card."""
+    return {
+        "mouthsynth.crop_size": str(cfg.data.size),
+        "mouthsynth.width": str(cfg.model.width),
+        "mouthsynth.mask_dilation": str(cfg.geometry.mask_dilation),
+        "mouthsynth.global_scale": str(cfg.geometry.global_scale),
+        "mouthsynth.config_digest": cfg.digest(),
+        "mouthsynth.card": json.dumps(card),
+    }
+
+
 def model_card(cfg, checkpoint: Path, extra: dict | None = None) -> dict:
     """The JSON card shipped with a model: what it was trained on, how, and how well."""
     state = (

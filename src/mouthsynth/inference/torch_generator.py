@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ import torch
 
 from mouthsynth.config import Config, load_config
 from mouthsynth.errors import ModelError, MouthSynthError
+from mouthsynth.export.onnx_export import model_metadata
 from mouthsynth.inference.packing import from_network_output, to_network_input
 from mouthsynth.nets.generator import MobileNetUNet, build_generator
 from mouthsynth.training.checkpoint import latest_checkpoint, load_weights
@@ -66,14 +66,7 @@ class TorchGenerator:
         self.crop_size = int(self.config.data.size)
         self.card: dict = {"name": "mouthsynth generator (checkpoint)", "checkpoint": str(self.path)}
         # The crop geometry the model was trained with, as export writes it into ONNX metadata.
-        self.metadata: dict[str, str] = {
-            "mouthsynth.crop_size": str(self.crop_size),
-            "mouthsynth.width": str(self.config.model.width),
-            "mouthsynth.mask_dilation": str(self.config.geometry.mask_dilation),
-            "mouthsynth.global_scale": str(self.config.geometry.global_scale),
-            "mouthsynth.config_digest": self.config.digest(),
-            "mouthsynth.card": json.dumps(self.card),
-        }
+        self.metadata = model_metadata(self.config, self.card)
 
     @torch.no_grad()
     def __call__(self, batch: np.ndarray) -> np.ndarray:
