@@ -123,7 +123,7 @@ def bench_pipeline(video: Path, model: Path | None, max_frames: int = 150) -> di
     """Frames/s of the video path, split into its stages."""
     from mouthsynth.inference.compositing import composite
     from mouthsynth.inference.synthesizer import FaceTracker, MouthSynthesizer
-    from mouthsynth.io.video import VideoReader, VideoWriter
+    from mouthsynth.io.video import VideoReader
 
     synth = MouthSynthesizer(model)
     tracker = FaceTracker(synth.cfg)
@@ -131,15 +131,7 @@ def bench_pipeline(video: Path, model: Path | None, max_frames: int = 150) -> di
     frames = 0
     start_all = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, VideoReader(video) as reader:
-        inf = synth.cfg.inference
-        writer = VideoWriter(
-            Path(tmp) / "out.mp4",
-            reader.fps,
-            reader.width,
-            reader.height,
-            crf=inf.video_crf,
-            preset=inf.video_preset,
-        )
+        writer = synth.video_writer(Path(tmp) / "out.mp4", reader.fps, reader.width, reader.height)
         it = iter(reader)
         while frames < max_frames:
             t0 = time.perf_counter()

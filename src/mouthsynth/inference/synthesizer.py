@@ -236,27 +236,28 @@ class MouthSynthesizer:
         return Result(out, white, union, results)
 
     # --- videos --------------------------------------------------------------------------
+    def video_writer(self, path: str | Path, fps, width: int, height: int, **kwargs):
+        """A VideoWriter with this configuration's H.264 settings (``inference.video_crf`` and
+        ``video_preset``); ``kwargs`` (audio_from, overwrite) go to VideoWriter."""
+        from mouthsynth.io.video import VideoWriter
+
+        inf = self.cfg.inference
+        return VideoWriter(path, fps, width, height, crf=inf.video_crf, preset=inf.video_preset, **kwargs)
+
     def process_video(
         self, in_path: str | Path, out_path: str | Path, overwrite: bool = False, progress: bool = True
     ) -> dict:
         """Stream ``in_path`` to ``out_path``: same frame count, fps and size, audio copied."""
         from tqdm import tqdm
 
-        from mouthsynth.io.video import VideoReader, VideoWriter
+        from mouthsynth.io.video import VideoReader
 
         stats = {"frames": 0, "synthesised": 0, "no_face": 0, "closed": 0, "seconds": 0.0}
         start = time.perf_counter()
         tracker = FaceTracker(self.cfg)
         with VideoReader(in_path) as reader:
-            writer = VideoWriter(
-                out_path,
-                reader.fps,
-                reader.width,
-                reader.height,
-                audio_from=in_path,
-                overwrite=overwrite,
-                crf=self.cfg.inference.video_crf,
-                preset=self.cfg.inference.video_preset,
+            writer = self.video_writer(
+                out_path, reader.fps, reader.width, reader.height, audio_from=in_path, overwrite=overwrite
             )
             try:
                 bar = tqdm(

@@ -138,25 +138,13 @@ def transfer(
 
         writer = None
         if drv.video or tgt.video:
-            from mouthsynth.io.video import VideoWriter
-
             fps = tgt.fps if tgt.video else drv.fps
             audio = {
                 "driver": driver if drv.has_audio else None,
                 "target": target if tgt.has_audio else None,
             }.get(keep_audio)
             h, w = first_target.shape[:2]
-            inf = synth.cfg.inference
-            writer = VideoWriter(
-                out,
-                fps,
-                w,
-                h,
-                audio_from=audio,
-                overwrite=overwrite,
-                crf=inf.video_crf,
-                preset=inf.video_preset,
-            )
+            writer = synth.video_writer(out, fps, w, h, audio_from=audio, overwrite=overwrite)
         if drv.video and tgt.video:
             total = min(drv.frame_count, tgt.frame_count)
         else:
