@@ -214,7 +214,8 @@ def _coerce(key: str, value: Any, annotation: Any) -> Any:
     raise ConfigError(f"config key '{key}': unsupported type {annotation}")
 
 
-def _apply(cfg: Config, key: str, value: Any) -> None:
+def set_value(cfg: Config, key: str, value: Any) -> None:
+    """Set one dotted key (``inference.blend``) with the checks a YAML file or ``--set`` gets."""
     section_name, _, name = key.partition(".")
     section = getattr(cfg, section_name, None)
     if not name or section is None or not dataclasses.is_dataclass(section) or section_name.startswith("_"):
@@ -284,9 +285,9 @@ def load_config(path: str | Path | None = None, overrides: typing.Iterable[str] 
         if not isinstance(tree, dict):
             raise ConfigError(f"{path}: a config file must be a mapping of sections")
         for key, value in _flatten("", tree):
-            _apply(cfg, key, value)
+            set_value(cfg, key, value)
     for text in overrides:
-        _apply(cfg, *parse_override(text))
+        set_value(cfg, *parse_override(text))
     _validate(cfg)
     return cfg
 
@@ -294,7 +295,7 @@ def load_config(path: str | Path | None = None, overrides: typing.Iterable[str] 
 def config_from_dict(tree: dict[str, Any]) -> Config:
     cfg = Config()
     for key, value in _flatten("", tree):
-        _apply(cfg, key, value)
+        set_value(cfg, key, value)
     _validate(cfg)
     return cfg
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mouthsynth.config import Config, load_config
-from mouthsynth.errors import ConfigError, InputError, ModelError
+from mouthsynth.config import Config, load_config, set_value
+from mouthsynth.errors import InputError, ModelError
 from mouthsynth.geometry import (
     MouthCrop,
     alpha_in_image,
@@ -131,9 +131,7 @@ class MouthSynthesizer:
     ):
         self.cfg = config or load_config()
         if blend is not None:
-            if blend not in ("alpha", "poisson"):
-                raise ConfigError(f"blend: {blend!r} is not one of alpha, poisson")
-            self.cfg.inference.blend = blend
+            set_value(self.cfg, "inference.blend", blend)
         self.generator = _load_generator(model, backend, device)
         self.size = int(self.generator.crop_size)
         # The crop geometry the model was trained with travels in its metadata.
