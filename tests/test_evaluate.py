@@ -24,7 +24,7 @@ def tiny_model(tmp_path_factory):
 
 
 def test_evaluate_reports_every_method_with_intervals(tiny_dataset, tiny_model, tmp_path):
-    out, grid = tmp_path / "eval.json", tmp_path / "grid.png"
+    out, grid, full_grid = tmp_path / "eval.json", tmp_path / "grid.png", tmp_path / "full.png"
     result = CliRunner().invoke(
         app,
         [
@@ -38,10 +38,15 @@ def test_evaluate_reports_every_method_with_intervals(tiny_dataset, tiny_model, 
             str(grid),
             "--grid-rows",
             "3",
+            "--split",
+            "val",  # the tiny dataset has no test people
+            "--full-grid",
+            str(full_grid),
         ],
     )
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
+    assert report["split"] == "val" and report["levels"] == ["crop", "full"]
     methods = report["methods"]
     assert set(methods) == {"telea", "ns", "blur", "model", "model+poisson"}
     n = report["samples"]
@@ -62,12 +67,30 @@ def test_evaluate_reports_every_method_with_intervals(tiny_dataset, tiny_model, 
     picture = read_image(grid)
     assert picture.shape[1] == 7 * 64  # white-filled, 3 baselines, 2 model rows, truth
     assert "LPIPS" in result.output or "lpips" in result.output
+    # People, not frames: two val people (a talking clip, a photo), each weighs the same.
+    people = report["sample_people"]
+    assert len(people) == n and set(people) == {"mead_W011", "stargan-v2_006930"}
+    l1 = methods["model"]["l1"]
+    per_person = {row["person"]: row for row in report["per_person"]}
+    assert l1["people"] == 2
+    assert l1["mean"] == pytest.approx(
+        (per_person["mead_W011"]["model"] + per_person["stargan-v2_006930"]["model"]) / 2
+    )
+    assert per_person["mead_W011"]["n"] + per_person["stargan-v2_006930"]["n"] == n
+    paired = report["paired"]["model-telea"]
+    assert paired["l1"]["mean"] == pytest.approx(l1["mean"] - methods["telea"]["l1"]["mean"])
+    assert "flicker" in paired and len(report["flicker_people"]) == len(report["flicker_per_pair"]["model"])
+    # The default level on a prepared dataset: crops of every sample, full resolution on photos.
+    full = report["full"]
+    assert full["samples"] == 1 and full["sample_people"] == ["stargan-v2_006930"]
+    assert len(full["per_sample"]["model"]["l1"]) == 1
+    assert read_image(full_grid).shape[1] == 4 * 192  # interior hidden | telea | model | truth
 
 
 def test_every_method_sees_the_same_known_pixels(tiny_dataset, tiny_model):
     from mouthsynth.evaluation.evaluate import evaluate
 
-    ev = evaluate([tiny_dataset], tiny_model, ["telea", "blur"], max_samples=6)
+    ev = evaluate([tiny_dataset], tiny_model, ["telea", "blur"], max_samples=6, split="val")
     for i, sample in enumerate(ev.samples):
         known = sample.mask < 0.5
         for method in ev.methods:

@@ -2,12 +2,17 @@
 
 Every method gets exactly the same white-filled crops and masks, and every result goes through
 the same compositing (known pixels are the real ones), so the numbers compare fillers, nothing
-else. Samples come from a prepared dataset's validation split (people never seen in training),
-or from raw videos/images prepared on the fly.
+else. Samples come from a prepared dataset's test split (people never seen in training nor used
+to choose a checkpoint), or from raw videos/images prepared on the fly.
+
+Means weigh people, not frames: each person's samples are averaged first, and the 95% interval
+bootstraps people (``evaluation.people``). ``evaluate_levels`` adds the full-resolution
+evaluation of ``evaluation.fullres`` (the whole pipeline on the original photos).
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -22,6 +27,7 @@ from mouthsynth.config import Config, load_config
 from mouthsynth.errors import InputError
 from mouthsynth.evaluation import metrics as M
 from mouthsynth.evaluation.baselines import get_baseline
+from mouthsynth.evaluation.people import person_summary, person_table
 from mouthsynth.geometry import MouthCrop
 from mouthsynth.inference.compositing import composite_crop
 
@@ -47,6 +53,11 @@ class Sample:
     image: np.ndarray  # S x S x 3 uint8, ground truth
     mask: np.ndarray  # S x S float32 {0, 1}
     local_box: tuple[int, int, int, int]
+    identity: str = ""  # the person; "" = the group (source)
+
+    @property
+    def person(self) -> str:
+        return self.identity or self.group
 
 
 @dataclass
@@ -57,30 +68,52 @@ class Evaluation:
     samples: list[Sample]
     per_sample: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     flicker: dict[str, list[float]] = field(default_factory=dict)
+    flicker_people: list[str] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
     def outputs_white(self, i: int) -> np.ndarray:
         return _crop_of(self.samples[i]).white_filled
 
+    @property
+    def people(self) -> list[str]:
+        return [s.person for s in self.samples]
+
     def summary(self) -> dict[str, dict[str, dict]]:
+        """Per method and metric: the mean of per-person means and its people-bootstrap 95% CI."""
+        people = self.people
         table: dict[str, dict[str, dict]] = {}
         for method in self.methods:
-            row = {name: M.summarize(values) for name, values in self.per_sample[method].items()}
+            row = {name: person_summary(values, people) for name, values in self.per_sample[method].items()}
             if self.flicker.get(method):
-                row["flicker"] = M.summarize(self.flicker[method])
+                row["flicker"] = person_summary(self.flicker[method], self.flicker_people)
             table[method] = row
         return table
+
+    def paired(self, a: str = "model", b: str = "telea") -> dict[str, dict]:
+        """``a - b`` per sample (and per frame pair for flicker), summarised over people."""
+        from mouthsynth.evaluation.fullres import paired_differences
+        from mouthsynth.evaluation.people import paired_summary
+
+        out = paired_differences(self.per_sample, self.people, a, b)
+        if out and self.flicker.get(a) and self.flicker.get(b):
+            out[f"{a}-{b}"]["flicker"] = paired_summary(self.flicker[a], self.flicker[b], self.flicker_people)
+        return out
 
     def to_json(self) -> dict:
         return {
             "dataset": self.dataset,
             "model": self.model,
             "samples": len(self.samples),
+            "people": len(set(self.people)),
             "sample_ids": [s.id for s in self.samples],
+            "sample_people": self.people,
             "methods": self.summary(),
+            "paired": self.paired(),
+            "per_person": person_table(self.per_sample, self.people),
             "per_sample": self.per_sample,
             "flicker_per_pair": self.flicker,
+            "flicker_people": self.flicker_people,
             "unavailable": self.unavailable,
             "lower_is_better": LOWER_IS_BETTER,
         }
@@ -122,6 +155,7 @@ def load_samples(
                 image,
                 item["mask"][0].numpy(),
                 tuple(int(v) for v in item["local_box"].tolist()),
+                str(rec.get("identity", "")),
             )
         )
     return samples
@@ -185,10 +219,13 @@ def run_methods(
     return outputs
 
 
-def _flicker_pairs(samples: list[Sample], results: list[np.ndarray], every: int) -> list[float]:
-    """Flicker of consecutive prepared frames of the same face in the same video."""
+def _flicker_pairs(
+    samples: list[Sample], results: list[np.ndarray], every: int
+) -> tuple[list[float], list[str]]:
+    """Flicker of consecutive prepared frames of the same face in the same video, and the person
+    of each pair."""
     index = {(s.group, s.face, s.frame): i for i, s in enumerate(samples)}
-    values = []
+    values, people = [], []
     for i, s in enumerate(samples):
         for gap in range(1, 2 * every + 1):
             j = index.get((s.group, s.face, s.frame + gap))
@@ -197,8 +234,9 @@ def _flicker_pairs(samples: list[Sample], results: list[np.ndarray], every: int)
                 values.append(
                     M.flicker([results[i], results[j]], [samples[i].image, samples[j].image], [union, union])
                 )
+                people.append(s.person)
                 break
-    return values
+    return values, people
 
 
 def evaluate(
@@ -206,7 +244,7 @@ def evaluate(
     model: Path | None = None,
     baselines: list[str] = ("telea", "ns", "blur"),
     max_samples: int | None = None,
-    split: str | None = "val",
+    split: str | None = "test",
     cfg: Config | None = None,
     blends: tuple[str, ...] = ("alpha", "poisson"),
     backend: str = "onnx",
@@ -264,7 +302,7 @@ def evaluate(
         if perceptual is not None:
             values["perceptual"] = perceptual(outputs[method], samples)
         result.per_sample[method] = {k: [float(x) for x in v] for k, v in values.items()}
-        result.flicker[method] = _flicker_pairs(samples, outputs[method], every)
+        result.flicker[method], result.flicker_people = _flicker_pairs(samples, outputs[method], every)
     return result
 
 
@@ -320,3 +358,100 @@ def _vgg19_or_reason(result: Evaluation):
             return [float(loss(a[i : i + 1], b[i : i + 1])) for i in range(len(samples))]
 
     return run
+
+
+LEVELS = ("crop", "full", "both")
+
+
+@dataclass
+class LevelResults:
+    """Both levels of one evaluation: the crops (``crop``) and the original images (``full``)."""
+
+    dataset: str
+    model: dict
+    split: str | None
+    level: str
+    crop: Evaluation | None = None
+    full: object | None = None  # fullres.FullEvaluation
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        """The crop level's keys at the top (as before), the full level under ``full``."""
+        out = self.crop.to_json() if self.crop is not None else {"dataset": self.dataset, "model": self.model}
+        out.update(
+            split=self.split,
+            level=self.level,
+            levels=[name for name, part in (("crop", self.crop), ("full", self.full)) if part is not None],
+            weighting="each person weighs the same; 95% CIs bootstrap people",
+            notes=self.notes,
+            lower_is_better=LOWER_IS_BETTER,
+        )
+        if self.full is not None:
+            out["full"] = self.full.to_json()
+        return out
+
+
+def evaluate_levels(
+    data: list[Path],
+    model: Path | None = None,
+    baselines: list[str] = ("telea", "ns", "blur"),
+    max_samples: int | None = None,
+    split: str | None = "test",
+    level: str = "both",
+    blends: tuple[str, ...] = ("alpha", "poisson"),
+    backend: str = "onnx",
+    full_every: int | None = None,
+    hide: str = "blur",
+    cfg: Config | None = None,
+    progress: bool = False,
+) -> LevelResults:
+    """``crop``: the crop-level evaluation of every sample; ``full``: the whole pipeline on the
+    original photos and on every ``full_every``-th frame of the videos; ``both``: crops of every
+    sample and the full level on the photos."""
+    from mouthsynth.errors import ConfigError
+    from mouthsynth.evaluation import fullres
+
+    if level not in LEVELS:
+        raise ConfigError(f"--level {level!r}: choose from {', '.join(LEVELS)}")
+    cfg = cfg or load_config()
+    data = [Path(d) for d in data]
+    prepared = len(data) == 1 and (data[0] / "manifest.jsonl").is_file()
+    name = str(data[0] if len(data) == 1 else [str(d) for d in data])
+    info = {"path": str(model)} if backend != "onnx" else model_identity(model)
+    result = LevelResults(name, info, split if prepared else None, level)
+    if level in ("crop", "both"):
+        result.crop = evaluate(data, model, list(baselines), max_samples, split, cfg, blends, backend)
+    if level in ("full", "both"):
+        videos = level == "full"
+        sources = (
+            fullres.prepared_sources(data[0], split, videos)
+            if prepared
+            else fullres.raw_sources(data, videos)
+        )
+        if not sources:
+            what = "photo or video" if videos else "photo"
+            message = f"no {what} sources in the {split if prepared else 'given'} data for the full level"
+            if level == "full":
+                raise InputError(data[0], message)
+            result.notes.append(message)
+            return result
+        from mouthsynth.inference.synthesizer import MouthSynthesizer
+
+        min_open = cfg.data.min_open
+        if prepared and (data[0] / "dataset.json").is_file():
+            min_open = float(json.loads((data[0] / "dataset.json").read_text()).get("min_open", min_open))
+        synth = MouthSynthesizer(model, backend=backend, config=copy.deepcopy(cfg))
+        result.full = fullres.evaluate_full(
+            sources,
+            synth,
+            list(baselines),
+            blends,
+            full_every or fullres.VIDEO_EVERY,
+            max_samples,
+            min_open,
+            progress=progress,
+            hide=hide,
+        )
+        if len(result.full) == 0:
+            result.notes.append("the full level found no open mouth in its sources")
+    return result

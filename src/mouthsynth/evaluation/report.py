@@ -116,3 +116,43 @@ def make_grid(
     if path is not None:
         write_image(path, grid, overwrite=overwrite)
     return grid
+
+
+def _fmt(value: float) -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return f"{value:.{_decimals(value)}f}"
+
+
+def render_paired(paired: Mapping[str, Mapping[str, Summary]], title: str = "paired difference") -> Table:
+    """One row per difference (e.g. ``model-telea``), one column per metric: the people-weighted
+    mean difference and its 95% interval as ``[low, high]``."""
+    table = Table(title=title)
+    table.add_column("difference", style="cyan")
+    metrics: list[str] = []
+    for row in paired.values():
+        metrics += [name for name in row if name not in metrics]
+    for name in metrics:
+        table.add_column(name, justify="right")
+    for label, row in paired.items():
+        cells = []
+        for name in metrics:
+            s = row.get(name)
+            if s is None or not math.isfinite(s.get("mean", math.nan)):
+                cells.append("n/a")
+                continue
+            cells.append(f"{s['mean']:+.4f} [{s['ci95_low']:+.4f}, {s['ci95_high']:+.4f}]")
+        table.add_row(label, *cells)
+    return table
+
+
+def render_people(rows: Sequence[Mapping], title: str = "per person (L1)") -> Table:
+    """The per-person table: person, samples, each method's mean and their ratio."""
+    table = Table(title=title)
+    columns = [k for k in (rows[0] if rows else {}) if k != "person"]
+    table.add_column("person", style="cyan")
+    for name in columns:
+        table.add_column(name, justify="right")
+    for row in rows:
+        table.add_row(str(row["person"]), *(str(row[c]) if c == "n" else _fmt(row[c]) for c in columns))
+    return table
