@@ -19,6 +19,9 @@ from mouthsynth.io.video import VideoReader, VideoWriter, iter_audio_packets, vi
 # 61 frames at 29.97 fps, 512 px, AAC audio: short enough to round-trip whole.
 WITH_AUDIO = "V-Express_RD_Radio10_0_clip_0.mp4"
 NO_AUDIO = "dreamtalk_M030_front_happy_level3_001.mp4"
+# A sound 10 s clip (300 frames at 29.97 fps) whose header declares 448: an edit list hides the
+# first 148 stored frames.
+WRONG_HEADER = "metrical-tracker_justin_video.mp4"
 
 
 def _marked_frame(h: int, w: int, value: int = 0) -> np.ndarray:
@@ -168,6 +171,49 @@ def test_truncated_faststart_video_is_reported(tmp_path):
     with pytest.raises(InputError, match=r"video ends early: \d+ of 30 frames decoded"):
         _decode_all(cut)
     assert len(_decode_all(whole)) == 30  # the complete file reads without complaint
+
+
+def test_header_frame_count_does_not_decide_truncation(videos_dir, caplog):
+    path = videos_dir / WRONG_HEADER
+    with av.open(str(path)) as container:
+        assert container.streams.video[0].frames == 448  # what the header claims
+    with caplog.at_level("INFO", logger="mouthsynth.io.video"):
+        with VideoReader(path) as reader:
+            assert abs(reader.frame_count - 300) <= 2  # duration x fps, for progress bars
+            assert abs(reader.duration - 10.0) < 0.1
+            frames = sum(1 for _ in reader)  # no "video ends early"
+    assert frames == 300
+    notes = [r.getMessage() for r in caplog.records if r.name == "mouthsynth.io.video"]
+    assert len(notes) == 1 and "448" in notes[0] and "\n" not in notes[0]
+    assert abs(video_info(path)["frames"] - 300) <= 2
+
+
+def test_consistent_header_count_is_kept(videos_dir, caplog):
+    # V-Express declares 62 frames, 2.069 s at 29.97 fps: the header is believed, and the 61 that
+    # decode reach the stream's end, so nothing is reported.
+    with caplog.at_level("INFO", logger="mouthsynth.io.video"):
+        with VideoReader(videos_dir / WITH_AUDIO) as reader:
+            assert reader.frame_count == 62
+            assert sum(1 for _ in reader) == 61
+    assert not [r for r in caplog.records if r.name == "mouthsynth.io.video"]
+
+
+def test_frames_stopping_short_of_the_duration_are_reported(tmp_path):
+    # A cut Matroska file keeps its duration in the header but declares no frame count.
+    rng = np.random.default_rng(1)
+    frames = [rng.integers(0, 255, (64, 64, 3), dtype=np.uint8) for _ in range(50)]
+    whole = _write_raw(tmp_path / "whole.mkv", frames, list(range(50)), Fraction(1, 25))
+    cut = tmp_path / "cut.mkv"
+    data = whole.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    with VideoReader(cut) as reader:
+        assert reader.frame_count == 50
+    with pytest.raises(InputError) as info:
+        _decode_all(cut)
+    message = str(info.value)
+    assert "video ends early" in message and "of 2.00 s" in message and str(cut) in message
+    assert "\n" not in message
+    assert len(_decode_all(whole)) == 50
 
 
 def test_audio_only_file_has_no_video_stream(tmp_path):

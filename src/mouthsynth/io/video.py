@@ -5,6 +5,12 @@ writer encodes H.264 into a temporary file beside the output, interleaves the in
 packets as it goes (remuxed unchanged, no re-encode, so dubbing pipelines keep their sound
 bit-exact) and renames the file when complete.
 
+A video is judged complete by time, not by the header's frame count: the frames decoded must
+reach the stream's duration (the last frame's timestamp plus its duration). Edit lists and
+variable frame rates make the header's count wrong on sound files (a clip cut by an edit list can
+declare every stored frame, shown or not); when it disagrees with duration x fps, the count is
+estimated from the duration instead and the mismatch is logged at info level.
+
 Variable frame rate input is written at its average rate with the same frame count, so the
 duration and the audio sync are kept. Odd frame sizes are encoded in yuv444p: 4:2:0 H.264 cannot
 represent an odd width or height at all (its chroma and its cropping work in 2-pixel units), and
@@ -15,6 +21,7 @@ the output must keep the input's exact resolution. Some players (browsers, Quick
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -27,8 +34,11 @@ import numpy as np
 from mouthsynth.errors import InputError, MouthSynthError
 from mouthsynth.io.images import prepare_output, publish
 
-# A video whose container declares more frames than could be decoded by more than this share
-# (plus one frame) is reported as truncated: edit lists legitimately hide a frame or two.
+log = logging.getLogger(__name__)
+
+# A video whose decoded frames end earlier than its declared duration by more than this share
+# (plus one frame) is reported as truncated; the same share (at least one frame) is how far the
+# header's frame count may stray from duration x fps before it is set aside.
 TRUNCATION_TOLERANCE = 0.02
 
 
@@ -73,9 +83,10 @@ class VideoReader:
 
     Properties: ``fps`` (average rate, Fraction), ``width``/``height`` (upright), ``rotation``
     (display rotation applied to the frames, counter-clockwise degrees, multiple of 90),
-    ``frame_count`` (declared by the container, else estimated from the duration), ``duration``
-    (seconds), ``has_audio``. A file that cannot be opened or decoded raises InputError, at
-    construction where possible (the first frame is decoded there), else while iterating. The
+    ``frame_count`` (for progress: the header's count when it agrees with duration x fps, else
+    duration x fps), ``duration`` (seconds), ``has_audio``. A file that cannot be opened or
+    decoded raises InputError, at construction where possible (the first frame is decoded
+    there), else while iterating; so does one whose frames stop well before its duration. The
     frames can be iterated once.
     """
 
@@ -103,10 +114,36 @@ class VideoReader:
             self.duration = float(stream.duration * stream.time_base)
         else:
             self.duration = float(self._container.duration or 0) / av.time_base
-        self._declared_frames = int(stream.frames or 0)
-        self.frame_count = self._declared_frames or round(self.duration * float(self.fps))
+        # Timestamps count from the stream's start; without one, from the first frame's.
+        self._start = stream.start_time if stream.start_time is not None else self._first.pts
+        self.frame_count = self._estimate_frames(int(stream.frames or 0))
         self.has_audio = bool(self._container.streams.audio)
         self._started = False
+
+    def _estimate_frames(self, declared: int) -> int:
+        """The header's frame count when duration x fps agrees with it, else duration x fps."""
+        estimate = round(self.duration * float(self.fps)) if self.duration > 0 else 0
+        if not declared or not estimate:
+            return declared or estimate
+        if abs(declared - estimate) <= max(1.0, TRUNCATION_TOLERANCE * estimate):
+            return declared
+        log.info(
+            "%s: the header's frame count (%d) disagrees with %.2f s at %.2f fps; expecting %d frames",
+            self.path,
+            declared,
+            self.duration,
+            float(self.fps),
+            estimate,
+        )
+        return estimate
+
+    def _end_time(self, pts: int | None, length: int, decoded: int) -> float:
+        """Seconds from the stream's start to the end of the frame at ``pts`` (the latest one
+        decoded) lasting ``length`` ticks (one frame at the average rate if unknown)."""
+        tb = self._stream.time_base
+        if pts is None or tb is None or self._start is None:
+            return decoded / float(self.fps)
+        return float((pts - self._start) * tb) + (float(length * tb) if length else 1 / float(self.fps))
 
     def _decode(self) -> Iterator[av.VideoFrame]:
         try:
@@ -119,17 +156,27 @@ class VideoReader:
             raise RuntimeError("VideoReader streams its frames once; open the file again to re-read")
         self._started = True
         first, self._first = self._first, None
-        yield _upright(first.to_ndarray(format="rgb24"), self.rotation)
-        del first  # the peeked frame need not live as long as the video
-        decoded = 1
-        for frame in self._frames:
+        # The decoded frame that ends latest (by timestamp): how far decoding got.
+        last_pts, last_length, decoded = None, 0, 0
+        frames = self._chain(first)
+        del first
+        for frame in frames:
             decoded += 1
+            if frame.pts is not None and (last_pts is None or frame.pts >= last_pts):
+                last_pts, last_length = frame.pts, frame.duration or 0
             yield _upright(frame.to_ndarray(format="rgb24"), self.rotation)
-        expected = self._declared_frames
-        if expected and decoded < expected * (1 - TRUNCATION_TOLERANCE) - 1:
+        end = self._end_time(last_pts, last_length, decoded)
+        if self.duration > 0 and end < self.duration * (1 - TRUNCATION_TOLERANCE) - 1 / float(self.fps):
             raise InputError(
-                self.path, f"video ends early: {decoded} of {expected} frames decoded (truncated or corrupt)"
+                self.path,
+                f"video ends early: {decoded} of {self.frame_count} frames decoded, "
+                f"{end:.2f} of {self.duration:.2f} s (truncated or corrupt)",
             )
+
+    def _chain(self, first: av.VideoFrame) -> Iterator[av.VideoFrame]:
+        yield first
+        del first  # the peeked frame need not live as long as the video
+        yield from self._frames
 
     @property
     def audio_codec(self) -> str | None:
