@@ -1,16 +1,14 @@
 """The `mouthsynth` command. Each command lives in its own module and imports its heavy
 dependencies only when it runs, so `mouthsynth --help` is instant and inference never loads
-the training stack."""
+the training stack. Commands are quiet by default: `mouthsynth --verbose <command>` also shows
+the libraries' own log lines (MediaPipe, TensorFlow Lite) and mouthsynth's info messages."""
 
 from __future__ import annotations
 
 import importlib
-import os
+from typing import Annotated
 
 import typer
-
-os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 app = typer.Typer(
     name="mouthsynth",
@@ -34,6 +32,25 @@ COMMANDS = {
     "bench": "bench",
     "transfer": "transfer",
 }
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            help="Also show the libraries' log lines (MediaPipe, TensorFlow Lite, ...) and info messages.",
+        ),
+    ] = False,
+) -> None:
+    from mouthsynth.logging_setup import configure, native_stderr_silenced
+
+    configure(verbose)
+    # Until the command ends, C/C++ writes to stderr go nowhere; Python's still reach the user.
+    ctx.with_resource(native_stderr_silenced(keep_python_stderr=True))
+
 
 for _name, _module in COMMANDS.items():
     app.command(_name)(importlib.import_module(f"mouthsynth.cli.{_module}").command)

@@ -1,8 +1,12 @@
-"""MediaPipe FaceMesh (478 points, refined lips) run on each detected face's crop."""
+"""MediaPipe FaceMesh (478 points, refined lips) run on each detected face's crop.
+
+MediaPipe's C++ side (TensorFlow Lite, absl) writes log lines to fd 2 when its graphs start and
+on some ``process()`` calls, partly from graph threads. Creation (with a warm-up run, so those
+threads are done before it returns), every ``process()`` and ``close()`` therefore run with fd 2
+silenced unless verbose; see mouthsynth.logging_setup.
+"""
 
 from __future__ import annotations
-
-import os
 
 import cv2
 import numpy as np
@@ -10,6 +14,7 @@ import numpy as np
 from mouthsynth.config import LandmarkConfig
 from mouthsynth.landmarks.base import FaceLandmarks, box_iou, points_box
 from mouthsynth.landmarks.detector import HogFaceDetector
+from mouthsynth.logging_setup import native_stderr_silenced, quiet_library_env
 
 # Closed contours, corner first, upper lip, other corner, lower lip (see base.FaceLandmarks).
 INNER_LIP = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95]
@@ -23,21 +28,31 @@ class MediaPipeBackend:
     name = "mediapipe"
 
     def __init__(self, cfg: LandmarkConfig | None = None):
-        os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ start-up chatter
-        import mediapipe as mp
-
+        quiet_library_env()
         self.cfg = cfg or LandmarkConfig()
-        # Static mode: every crop is meshed on its own, so faces never swap between calls.
-        self._mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.5
-        )
-        self._whole = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True,
-            max_num_faces=self.cfg.max_faces,
-            refine_landmarks=True,
-            min_detection_confidence=0.5,
-        )
+        with native_stderr_silenced():
+            import mediapipe as mp
+
+            # Static mode: every crop is meshed on its own, so faces never swap between calls.
+            self._mesh = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.5
+            )
+            self._whole = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=True,
+                max_num_faces=self.cfg.max_faces,
+                refine_landmarks=True,
+                min_detection_confidence=0.5,
+            )
+            # The graphs open their models on their own threads, logging as they go: one run
+            # each waits for that to finish while fd 2 is still silenced.
+            blank = np.zeros((_MESH_INPUT, _MESH_INPUT, 3), np.uint8)
+            self._mesh.process(blank)
+            self._whole.process(blank)
         self._detector: HogFaceDetector | None = None
+
+    def _process(self, mesh, image: np.ndarray):
+        with native_stderr_silenced():
+            return mesh.process(image)
 
     def _boxes(self, image: np.ndarray) -> list[tuple[float, float, float, float]]:
         if self._detector is None:
@@ -57,7 +72,7 @@ class MediaPipeBackend:
         crop = cv2.warpAffine(
             image, matrix, (_MESH_INPUT, _MESH_INPUT), flags=interp, borderMode=cv2.BORDER_CONSTANT
         )
-        result = self._mesh.process(crop)
+        result = self._process(self._mesh, crop)
         if not result.multi_face_landmarks:
             return None
         pts = np.array([(p.x, p.y) for p in result.multi_face_landmarks[0].landmark], np.float32)
@@ -68,7 +83,7 @@ class MediaPipeBackend:
         return pts.astype(np.float32)
 
     def _whole_image(self, image: np.ndarray) -> list[np.ndarray]:
-        result = self._whole.process(np.ascontiguousarray(image))
+        result = self._process(self._whole, np.ascontiguousarray(image))
         h, w = image.shape[:2]
         faces = []
         for lm in result.multi_face_landmarks or []:
@@ -95,5 +110,6 @@ class MediaPipeBackend:
         return faces[: self.cfg.max_faces]
 
     def close(self) -> None:
-        self._mesh.close()
-        self._whole.close()
+        with native_stderr_silenced():
+            self._mesh.close()
+            self._whole.close()
