@@ -139,3 +139,17 @@ def test_cli_full_level_on_photos_writes_json_and_grid(photos_dir, tmp_path):
     picture = read_image(grid)
     assert picture.shape == (HEADER_PX + len(PHOTOS) * GRID_HEIGHT, 4 * GRID_HEIGHT, 3)
     assert "full resolution" in result.output and "model-telea" in result.output
+
+
+def test_full_level_samples_every_nth_video_frame(synth, videos_dir):
+    source = FullSource(videos_dir / "dreamtalk_W011_front_happy_level3_001.mp4", "mead_W011")
+    assert source.is_video
+    ev = evaluate_full(
+        [source], synth, ["telea"], blends=("alpha",), every=20, max_samples=2, keep_tiles=False
+    )
+    assert len(ev) == 2 and not ev.errors
+    assert all(f % 20 == 0 for f in ev.frames) and ev.frames == sorted(ev.frames)
+    assert ev.people == ["mead_W011"] * 2
+    assert all(0.0 < v < 0.5 for v in ev.per_sample["model"]["l1"])
+    summary = ev.summary()["model"]["l1"]  # one person: the interval is that person's mean
+    assert summary["people"] == 1 and summary["ci95_low"] == summary["ci95_high"] == summary["mean"]

@@ -4,6 +4,7 @@ and picture grids, on the crops and at the original images' full resolution."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -72,7 +73,7 @@ def command(
             level,
             backend=backend,
             full_every=full_every,
-            progress=True,
+            progress=sys.stderr.isatty(),
         )
         parts = [("crop level", result.crop), ("full resolution", result.full)]
         for title, part in parts:
@@ -89,7 +90,7 @@ def command(
             )
             for reason in part.unavailable.values():
                 console.print(reason)
-        console.print(f"data: {result.dataset}")
+        console.print(f"data: {data[0] if len(data) == 1 else f'{len(data)} files'}")
         for note in result.notes:
             console.print(note)
         if result.full is not None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -353,6 +354,9 @@ def iter_samples(
         except MouthSynthError as exc:
             if on_error is not None:
                 on_error(str(exc))
+        except Exception as exc:  # a broken file must not stop the evaluation: it is reported
+            if on_error is not None:
+                on_error(f"{source.path}: unreadable ({type(exc).__name__}: {exc})")
 
 
 # --- the evaluation ---------------------------------------------------------------------------
@@ -408,6 +412,7 @@ class FullEvaluation:
             "sample_ids": self.ids,
             "sample_people": self.people,
             "sample_sources": self.sources,
+            "sample_frames": self.frames,
             "mouth_boxes": [list(b) for b in self.boxes],
             "methods": self.summary(),
             "paired": self.paired(),
@@ -459,9 +464,9 @@ def evaluate_full(
     for sample in samples:
         result.add(sample, run_full_methods(sample, synth, baselines, blends, hide), lpips, keep_tiles)
         if progress:
-            print(f"\r{len(result)} full-resolution samples", end="", flush=True)
+            print(f"\r{len(result)} full-resolution samples", end="", file=sys.stderr, flush=True)
         if max_samples is not None and len(result) >= max_samples:
             break
     if progress:
-        print()
+        print(file=sys.stderr)
     return result

@@ -125,24 +125,21 @@ def _fmt(value: float) -> str:
 
 
 def render_paired(paired: Mapping[str, Mapping[str, Summary]], title: str = "paired difference") -> Table:
-    """One row per difference (e.g. ``model-telea``), one column per metric: the people-weighted
-    mean difference and its 95% interval as ``[low, high]``."""
+    """One row per difference (e.g. ``model-telea``) and metric: the people-weighted mean
+    difference and its 95% interval."""
     table = Table(title=title)
-    table.add_column("difference", style="cyan")
-    metrics: list[str] = []
-    for row in paired.values():
-        metrics += [name for name in row if name not in metrics]
-    for name in metrics:
+    for name in ("difference", "metric"):
+        table.add_column(name, style="cyan")
+    for name in ("mean", "95% CI", "people"):
         table.add_column(name, justify="right")
     for label, row in paired.items():
-        cells = []
-        for name in metrics:
-            s = row.get(name)
-            if s is None or not math.isfinite(s.get("mean", math.nan)):
-                cells.append("n/a")
+        for metric, s in row.items():
+            mean = s.get("mean", math.nan)
+            if mean is None or not math.isfinite(mean):
+                table.add_row(label, metric, "n/a", "", str(s.get("people", "")))
                 continue
-            cells.append(f"{s['mean']:+.4f} [{s['ci95_low']:+.4f}, {s['ci95_high']:+.4f}]")
-        table.add_row(label, *cells)
+            ci = f"[{s['ci95_low']:+.4f}, {s['ci95_high']:+.4f}]"
+            table.add_row(label, metric, f"{mean:+.4f}", ci, str(s.get("people", "")))
     return table
 
 
