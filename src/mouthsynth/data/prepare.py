@@ -353,9 +353,9 @@ def prepare(
         ids = summary.identities.setdefault(rec["split"], [])
         if rec["identity"] not in ids:
             ids.append(rec["identity"])
-    train_ids = set(summary.identities.get("train", []))
-    leaked = train_ids & set(summary.identities.get("val", []))
+    splits = {name: set(ids) for name, ids in summary.identities.items()}
+    leaked = {i for a in splits for b in splits if a < b for i in splits[a] & splits[b]}
     if leaked:  # cannot happen by construction; guard the one property validation rests on
-        raise ConfigError(f"identities in both splits: {sorted(leaked)}")
+        raise ConfigError(f"identities in more than one split: {sorted(leaked)}")
     summary.seconds = time.perf_counter() - started
     return summary
