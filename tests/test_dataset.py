@@ -7,9 +7,11 @@ import numpy as np
 import torch
 
 from mouthsynth.config import DataConfig
-from mouthsynth.data.augment import mirror_contour
+from mouthsynth.data.augment import mirror_contour, resize_matrix
 from mouthsynth.data.dataset import MouthDataset, read_manifest
 from mouthsynth.geometry import mouth_open
+from mouthsynth.geometry.crops import warp_to_crop
+from mouthsynth.geometry.mouth import binarize
 
 
 def test_items_have_the_batch_dict_layout(tiny_dataset):
@@ -81,12 +83,16 @@ def test_train_and_val_never_share_an_identity(tiny_dataset):
     assert train[0]["id"] == train.records[0]["id"]
 
 
-def test_val_items_are_the_plain_downscale(tiny_dataset):
+def _uint8(item_image: torch.Tensor) -> np.ndarray:
+    return ((item_image.permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
+
+
+def test_val_items_are_the_inference_resampling(tiny_dataset):
     val = MouthDataset(tiny_dataset, "val", size=64, train=False)
     image, mask, _ = val.raw(3)
-    expected = cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA)
-    got = ((val[3]["image"].permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
-    assert np.array_equal(got, expected)
+    matrix = resize_matrix(image.shape[0], 64)
+    assert np.array_equal(_uint8(val[3]["image"]), warp_to_crop(image, matrix, 64))
+    assert np.array_equal(val[3]["mask"][0].numpy(), binarize(warp_to_crop(mask, matrix, 64)))
     # The boundary band hugs the final mask's edge: strong there, nothing far from it.
     item = val[3]
     m, band = item["mask"][0].numpy(), item["boundary"][0].numpy()
@@ -94,3 +100,28 @@ def test_val_items_are_the_plain_downscale(tiny_dataset):
     assert band[edge].mean() > 0.5
     far = cv2.dilate(m.astype(np.uint8), np.ones((25, 25), np.uint8)) == 0
     assert far.any() and band[far].max() == 0
+
+
+def test_training_crops_match_inference_crops_without_jitter(tiny_dataset):
+    """Issue: training must see what inference sees. With the jitter off, a training item is the
+    val item (one resampling by the inference resampler), and the mask is never dilated."""
+    still = DataConfig(flip=False, scale_jitter=0, rotate_deg=0, translate=0, color_jitter=0)
+    train = MouthDataset(tiny_dataset, "train", size=64, data_cfg=still, train=True)
+    plain = MouthDataset(tiny_dataset, "train", size=64, train=False)
+    for i in range(3):
+        assert torch.equal(train[i]["image"], plain[i]["image"])
+        assert torch.equal(train[i]["mask"], plain[i]["mask"])
+    # With the default jitter the mask area only changes by the scale jitter, never by dilation.
+    jittered = MouthDataset(tiny_dataset, "train", size=64, train=True)
+    for epoch in range(4):
+        jittered.set_epoch(epoch)
+        ratio = jittered[0]["mask"].sum() / plain[0]["mask"].sum()
+        assert 0.75 < ratio < 1.3
+
+
+def test_items_at_another_side_keep_the_geometry(tiny_dataset):
+    val = MouthDataset(tiny_dataset, "val", size=64, train=False)
+    small, big = val[0], val[(0, 128)]
+    assert big["image"].shape == (3, 128, 128) and big["mask"].shape == (1, 128, 128)
+    assert abs(big["mask"].mean() - small["mask"].mean()) < 0.02  # same share of the crop
+    assert np.allclose(np.array(big["local_box"].tolist()), 2 * np.array(small["local_box"].tolist()), atol=2)

@@ -57,6 +57,14 @@ class LandmarkConfig:
 class DataConfig:
     # Training crop side. Prepared crops are stored at 2x this so training can jitter scale.
     size: int = 128
+    # Crop sides to train at, comma-separated (each batch draws one; repeat a side to draw it more
+    # often); empty = ``size`` only. The generator is fully convolutional and inference runs it at
+    # the crop's own size up to the largest of these, so a large mouth gets detail at its own
+    # scale. Batches at larger sides hold fewer crops: the same pixels, the same step cost.
+    sizes: str = ""
+    # 1: every person is drawn equally often (a photo counts as much as a person's whole video);
+    # 0: every sample equally often (frame counts decide); in between: count ** -balance weights.
+    identity_balance: float = 1.0
     every: int = 2  # use every Nth video frame
     min_open: float = 0.12  # mouth_open threshold for a training sample
     closed_share: float = 0.05  # share of closed-mouth samples kept anyway
@@ -68,7 +76,8 @@ class DataConfig:
     rotate_deg: float = 6.0
     translate: float = 0.04  # +- share of the crop side
     color_jitter: float = 0.08  # +- brightness/contrast/saturation
-    mask_dilate_max: int = 3  # random extra dilation of the interior mask, crop px
+    # Random extra dilation of the interior mask (crop px). 0: train on the mask inference uses.
+    mask_dilate_max: int = 0
 
 
 @dataclass
@@ -116,6 +125,9 @@ class TrainConfig:
     beta2: float = 0.999
     # Reconstruction losses only for these steps, then the adversarial terms switch on (GLCIC).
     warmup_steps: int = 2000
+    # After --init-from a state without discriminators (or whose discriminators do not fit), the
+    # new discriminators train alone for these steps before the generator hears from them.
+    disc_warmup_steps: int = 200
     max_steps: int = 100_000
     ema_decay: float = 0.999
     num_workers: int = 2
@@ -141,6 +153,11 @@ class InferenceConfig:
     smooth_min_cutoff: float = 1.0
     smooth_beta: float = 0.05
     batch_size: int = 8
+    # Largest crop side the generator runs at (0: the largest the model was trained at). Each
+    # mouth is cut at its own resolution (the global crop's side in image pixels, rounded up to a
+    # multiple of 32) between the model's base side and this: a large mouth gets detail at its
+    # own scale instead of a small fill blown up. Lower it to trade detail for speed.
+    max_crop_size: int = 0
     # H.264 output of video commands: libx264 CRF (lower = better, bigger) and speed preset;
     # "superfast" encodes about 40% faster than "veryfast" for files about twice the size.
     video_crf: int = 18
@@ -233,8 +250,22 @@ def _sections() -> list[str]:
     return [f.name for f in dataclasses.fields(Config)]
 
 
+def parse_sizes(data: DataConfig) -> list[int]:
+    """The training crop sides (``data.sizes``, or ``data.size`` alone)."""
+    text = data.sizes.strip()
+    return [int(x) for x in text.split(",") if x.strip()] if text else [data.size]
+
+
 def _validate(cfg: Config) -> None:
+    try:
+        sizes = parse_sizes(cfg.data)
+    except ValueError as exc:
+        raise ConfigError(
+            f"config key 'data.sizes': {cfg.data.sizes!r} is not a comma-separated list of sides"
+        ) from exc
     checks = [
+        ("data.sizes", all(s % 32 == 0 and s >= 32 for s in sizes), "every side a multiple of 32, >= 32"),
+        ("data.identity_balance", 0.0 <= cfg.data.identity_balance <= 1.0, "must be in [0, 1]"),
         ("data.size", cfg.data.size % 32 == 0 and cfg.data.size >= 32, "must be a multiple of 32, >= 32"),
         ("train.batch_size", cfg.train.batch_size >= 1, "must be >= 1"),
         ("train.lr", cfg.train.lr > 0, "must be > 0"),
@@ -316,5 +347,6 @@ __all__ = [
     "config_from_dict",
     "load_config",
     "parse_override",
+    "parse_sizes",
     "save_config",
 ]

@@ -1,6 +1,12 @@
-"""Training augmentation of one prepared sample (numpy/OpenCV): flip with mirrored landmarks,
-one affine warp for scale/rotation/translation jitter, colour jitter, random mask dilation.
-The generator must not learn the exact mask shape or a fixed mouth position."""
+"""Training views of one prepared sample (numpy/OpenCV): flip with mirrored landmarks, scale,
+rotation and translation jitter, colour jitter.
+
+Training sees what inference sees: the prepared crop (stored at 2x) is resampled once, by the
+resampler inference cuts its crops with (``geometry.crops.warp_to_crop``: area-averaged below
+0.75x, bilinear above), and the interior mask is the same anti-aliased polygon resampled the same
+way and binarised at one half, as inference does. There is no random mask dilation by default
+(``data.mask_dilate_max``): inference never dilates beyond ``geometry.mask_dilation``.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,8 @@ import cv2
 import numpy as np
 
 from mouthsynth.config import DataConfig
+from mouthsynth.geometry.crops import warp_to_crop
+from mouthsynth.geometry.mouth import binarize
 
 
 def mirror_contour(contour: np.ndarray, width: int) -> np.ndarray:
@@ -20,11 +28,24 @@ def mirror_contour(contour: np.ndarray, width: int) -> np.ndarray:
     return flipped[order]
 
 
+def _compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """``outer`` after ``inner``, both 2x3 affine matrices."""
+    a = np.vstack([outer, [0, 0, 1]])
+    b = np.vstack([inner, [0, 0, 1]])
+    return (a @ b)[:2]
+
+
+def resize_matrix(big: int, size: int) -> np.ndarray:
+    """Pixel-centre-aligned scaling of a ``big`` crop to ``size``."""
+    s = size / big
+    return np.array([[s, 0, 0.5 * s - 0.5], [0, s, 0.5 * s - 0.5]], np.float64)
+
+
 def downscale(image: np.ndarray, size: int) -> np.ndarray:
-    """Area-average the 2x prepared crop down to the training size (no aliasing)."""
+    """The prepared 2x crop at ``size`` through the inference resampler."""
     if image.shape[0] == size:
         return image
-    return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+    return warp_to_crop(image, resize_matrix(image.shape[0], size), size)
 
 
 def jitter_matrix(rng: np.random.Generator, size: int, cfg: DataConfig) -> np.ndarray:
@@ -66,23 +87,21 @@ def augment(
     rng: np.random.Generator,
     cfg: DataConfig,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``image`` (2S x 2S x 3 uint8), ``mask`` (2S x 2S float32 in [0, 1]) and ``outer_lip``
-    (crop px at 2S) -> the same at S, augmented."""
+    """``image`` (B x B x 3 uint8, the prepared crop), ``mask`` (B x B float32 in [0, 1]) and
+    ``outer_lip`` (crop px at B) -> the same at ``size``, augmented, resampled once."""
     big = image.shape[0]
+    matrix = resize_matrix(big, size)
     if cfg.flip and rng.random() < 0.5:
-        image = image[:, ::-1]
-        mask = mask[:, ::-1]
+        flip = np.array([[-1.0, 0.0, big - 1.0], [0.0, 1.0, 0.0]])
+        matrix = _compose(matrix, flip)
         outer_lip = mirror_contour(outer_lip, big)
-    image = downscale(np.ascontiguousarray(image), size)
-    mask = downscale(np.ascontiguousarray(mask), size)
-    outer_lip = (outer_lip + 0.5) * (size / big) - 0.5
-    matrix = jitter_matrix(rng, size, cfg)
-    image = cv2.warpAffine(
-        image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
-    )
-    mask = cv2.warpAffine(mask, matrix, (size, size), flags=cv2.INTER_LINEAR, borderValue=0)
-    outer_lip = outer_lip @ matrix[:, :2].T + matrix[:, 2]
+        outer_lip[:, 0] = (big - 1) - outer_lip[:, 0]  # mirror_contour flipped x; undo: M flips
+    matrix = _compose(jitter_matrix(rng, size, cfg), matrix)
+    image = warp_to_crop(np.ascontiguousarray(image), matrix, size)
+    mask = warp_to_crop(np.ascontiguousarray(mask, dtype=np.float32), matrix, size)
+    outer_lip = outer_lip.astype(np.float64) @ matrix[:, :2].T + matrix[:, 2]
     image = color_jitter(image, rng, cfg.color_jitter)
-    hard = (mask >= 0.5).astype(np.float32)
-    hard = dilate(hard, int(rng.integers(0, cfg.mask_dilate_max + 1)))
+    hard = binarize(mask)
+    if cfg.mask_dilate_max > 0:
+        hard = dilate(hard, int(rng.integers(0, cfg.mask_dilate_max + 1)))
     return image, hard, outer_lip.astype(np.float32)

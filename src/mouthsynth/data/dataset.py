@@ -14,7 +14,7 @@ from mouthsynth.config import DataConfig, GeometryConfig
 from mouthsynth.data.augment import augment, downscale
 from mouthsynth.errors import InputError
 from mouthsynth.geometry.crops import REFERENCE_SIZE, local_box
-from mouthsynth.geometry.mouth import boundary_band
+from mouthsynth.geometry.mouth import binarize, boundary_band
 
 
 def read_manifest(root: Path) -> list[dict]:
@@ -83,19 +83,21 @@ class MouthDataset(Dataset):
             np.asarray(arrays["outer_lip"][i]).astype(np.float32),
         )
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, torch.Tensor]:
+        """``key``: an index, or ``(index, size)`` for a crop side other than ``self.size``
+        (multi-size training: the generator is fully convolutional)."""
+        index, size = key if isinstance(key, tuple) else (key, self.size)
         image, mask, outer = self.raw(index)
-        size = self.size
         if self.train:
             rng = np.random.default_rng([self.seed, self.epoch, index])
             image, hard, outer = augment(image, mask, outer, size, rng, self.cfg)
         else:
             big = image.shape[0]
             image = downscale(image, size)
-            hard = (downscale(mask, size) >= 0.5).astype(np.float32)
+            hard = binarize(downscale(mask, size))
             outer = (outer + 0.5) * (size / big) - 0.5
         band = boundary_band(hard, self.geometry.boundary_band * size / REFERENCE_SIZE)
-        rgb = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float() / 127.5 - 1.0
+        rgb = torch.from_numpy(np.array(image)).permute(2, 0, 1).float() / 127.5 - 1.0
         m = torch.from_numpy(hard)[None]
         white = torch.where(m > 0, torch.ones_like(rgb), rgb)
         return {
