@@ -19,10 +19,18 @@ def command(
     out: Annotated[Path, typer.Option("-o", "--out", help="ONNX file to write.")],
     card: Annotated[Path | None, typer.Option(help="Extra JSON merged into the model card.")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+    state_out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the checkpoint's compact training state here (weights of G, its EMA and "
+            "both Ds; what `mouthsynth train --init-from` continues), e.g. src/mouthsynth/models/default_state."
+        ),
+    ] = None,
 ) -> None:
     """Export the EMA generator to ONNX (opset 17, dynamic batch), check it against PyTorch
     (max abs diff <= 1e-3), and write the model card beside it (OUT with .json)."""
     with user_errors():
+        from mouthsynth.config import parse_sizes
         from mouthsynth.export.onnx_export import export_onnx, model_card, model_metadata
         from mouthsynth.inference.torch_generator import load_generator, resolve_checkpoint
 
@@ -31,9 +39,21 @@ def command(
         info = model_card(cfg, weights.parent, {"exported": date.today().isoformat()})
         if card is not None:
             info.update(json.loads(card.read_text()))
-        result = export_onnx(net, out, cfg.data.size, model_metadata(cfg, info), overwrite=overwrite)
+        result = export_onnx(
+            net,
+            out,
+            cfg.data.size,
+            model_metadata(cfg, info),
+            overwrite=overwrite,
+            max_size=max(parse_sizes(cfg.data)),
+        )
         card_path = out.with_suffix(".json")
         card_path.write_text(json.dumps(info, indent=2) + "\n")
+        if state_out is not None:
+            from mouthsynth.training.state import state_from_checkpoint
+
+            state_from_checkpoint(weights.parent, state_out)
+            console.print(f"wrote the training state {state_out}")
         console.print(
             f"wrote {out} ({result['bytes'] / 1e6:.2f} MB, ONNX Runtime vs PyTorch max abs diff "
             f"{result['max_abs_diff']:.1e}) and {card_path}"

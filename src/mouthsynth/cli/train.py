@@ -20,6 +20,16 @@ def command(
         bool, typer.Option(help="Continue the run in --out from its latest checkpoint.")
     ] = False,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    init_from: Annotated[
+        Path | None,
+        typer.Option(
+            help="Continue a committed training state (e.g. src/mouthsynth/models/default_state) in a "
+            "new run folder: its weights and cumulative step count."
+        ),
+    ] = None,
+    max_minutes: Annotated[
+        float | None, typer.Option(help="Stop after this much wall time (validated and checkpointed).")
+    ] = None,
 ) -> None:
     """Train the MobileNet U-Net with the global and local discriminators. Under `torchrun` the
     same command trains with DistributedDataParallel."""
@@ -34,9 +44,9 @@ def command(
             )
         from mouthsynth.training.trainer import Trainer
 
-        trainer = Trainer(cfg, data, out, device=device, resume=resume)
+        trainer = Trainer(cfg, data, out, device=device, resume=resume, init_from=init_from)
         try:
-            final = trainer.fit(max_steps)
+            final = trainer.fit(max_steps, max_minutes)
         finally:
             trainer.close()
         if not trainer.is_main:

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Sampler
 
-from mouthsynth.config import Config
+from mouthsynth.config import Config, parse_sizes
 from mouthsynth.data.dataset import MouthDataset
 from mouthsynth.errors import ConfigError, InputError
 from mouthsynth.losses import PerceptualLoss, boundary_weighted_l1, d_loss, feature_matching, g_loss
@@ -34,24 +34,72 @@ from mouthsynth.training.ema import EMA
 ADVERSARIAL_TERMS = ("adv_global", "adv_local", "fm_global", "fm_local")
 
 
-class EpochSampler(Sampler[int]):
-    """A seeded permutation per epoch that can start mid-epoch: resuming at step s replays
-    exactly the batches an uninterrupted run would have seen. Shards by rank under DDP."""
+def identity_weights(identities: list[str], balance: float) -> np.ndarray | None:
+    """Sampling weight per sample: ``count(identity) ** -balance`` (1 = every person equally
+    often, 0 = every sample equally often -> None, a plain permutation)."""
+    if balance <= 0:
+        return None
+    names, inverse, counts = np.unique(np.asarray(identities), return_inverse=True, return_counts=True)
+    weights = counts[inverse].astype(np.float64) ** -balance
+    return weights / weights.sum()
 
-    def __init__(self, n: int, seed: int, epoch: int = 0, start: int = 0, rank: int = 0, world: int = 1):
+
+class EpochBatches(Sampler[list]):
+    """The batches of one epoch, as lists of ``(index, crop side)``, planned from a seed alone:
+    resuming at sample offset ``start`` replays exactly the batches an uninterrupted run would
+    have seen. ``weights`` draws samples with replacement (identity balance), else a permutation.
+    Each batch draws a side from ``sizes`` and holds ``batch_size * (base / side)**2`` crops, so
+    every step costs about the same. Shards by rank under DDP, every rank with the same sides."""
+
+    def __init__(
+        self,
+        n: int,
+        seed: int,
+        epoch: int = 0,
+        start: int = 0,
+        rank: int = 0,
+        world: int = 1,
+        batch_size: int = 16,
+        sizes: list[int] | None = None,
+        base_size: int = 128,
+        weights: np.ndarray | None = None,
+    ):
         self.n, self.seed, self.epoch, self.start, self.rank, self.world = n, seed, epoch, start, rank, world
+        self.batch_size, self.base_size = batch_size, base_size
+        self.sizes = sizes or [base_size]
+        self.weights = weights
 
     def _order(self) -> list[int]:
         g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        if self.weights is None:
+            order = torch.randperm(self.n, generator=g)
+        else:
+            order = torch.multinomial(torch.from_numpy(self.weights), self.n, replacement=True, generator=g)
         # Equal shards: ranks with more batches than others would hang DDP at the epoch's end.
         usable = self.n - self.n % self.world
-        return torch.randperm(self.n, generator=g)[:usable][self.rank :: self.world].tolist()
+        return order[:usable][self.rank :: self.world].tolist()
 
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._order()[self.start :])
+    def _plan(self) -> list[list[tuple[int, int]]]:
+        order = self._order()
+        rng = np.random.default_rng([self.seed, self.epoch, 7])
+        batches, pos = [], 0
+        while True:
+            side = int(self.sizes[int(rng.integers(len(self.sizes)))])
+            count = max(1, round(self.batch_size * (self.base_size / side) ** 2))
+            if pos + count > len(order):
+                return batches  # drop_last
+            batches.append([(i, side) for i in order[pos : pos + count]])
+            pos += count
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        done = 0
+        for batch in self._plan():
+            if done >= self.start:
+                yield batch
+            done += len(batch)
 
     def __len__(self) -> int:
-        return max(0, len(self._order()) - self.start)
+        return sum(1 for _ in self)
 
 
 def _distributed() -> tuple[int, int, int]:
@@ -71,6 +119,7 @@ class Trainer:
         resume: bool = False,
         progress: bool = True,
         allow_random_vgg: bool = False,
+        init_from: Path | None = None,
     ):
         self.cfg = cfg
         self.run_dir = Path(run_dir)
@@ -147,7 +196,12 @@ class Trainer:
         self.epoch = 0
         self.offset = 0  # samples of the current epoch already consumed (per rank)
         self.best: float | None = None
+        # Steps before which the G step ignores the discriminators (fresh Ds after --init-from).
+        self.disc_warmup_until = 0
+        self.init_info: dict = {}
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        if init_from is not None and not resume:
+            self._init_from(Path(init_from))
         if resume:
             found = ckpt.latest_checkpoint(self.run_dir)
             if found is None:
@@ -155,9 +209,26 @@ class Trainer:
             state = ckpt.load_checkpoint(found, self._modules(), self._optimizers())
             self.step, self.epoch, self.offset = state["step"], state["epoch"], state["offset"]
             self.best = state.get("best")
+            self.disc_warmup_until = state.get("disc_warmup_until", 0)
+            self.init_info = state.get("init_info", {})
         if self.is_main:
             self._write_config()
         self.writer = None
+
+    def _init_from(self, folder: Path) -> None:
+        """Continue a committed training state: its weights, its cumulative step count; fresh
+        optimisers, and a discriminator warm-up where the state has no fitting discriminators."""
+        from mouthsynth.training.state import load_state
+
+        modules = {"generator": self.G, "generator_ema": self.ema.model}
+        modules.update({f"disc_{k}": d for k, d in self.Ds.items()})
+        info, loaded = load_state(folder, modules)
+        if "generator_ema" not in loaded:
+            self.ema.model.load_state_dict(self.G.state_dict())
+        self.step = int(info["step"])
+        if any(f"disc_{k}" not in loaded for k in self.Ds):
+            self.disc_warmup_until = self.step + self.cfg.train.disc_warmup_steps
+        self.init_info = {"from": str(folder), "step": self.step, "loaded": loaded}
 
     # --- bookkeeping --------------------------------------------------------------------
     def _modules(self) -> dict[str, nn.Module]:
@@ -206,11 +277,21 @@ class Trainer:
 
     # --- the named steps ------------------------------------------------------------------
     def adversarial_on(self) -> bool:
+        """The discriminators train."""
         return self.step >= self.cfg.train.warmup_steps and bool(self.Ds)
+
+    def generator_hears_discriminators(self) -> bool:
+        return self.adversarial_on() and self.step >= self.disc_warmup_until
+
+    def local_size(self, x: torch.Tensor) -> int:
+        """The local view's side scales with the crop: a 256-px crop's mouth is seen at 2x the
+        detail of a 128-px one, not squeezed back to the 128-px view."""
+        side = self.cfg.model.local_size * x.shape[-1] / self.cfg.data.size
+        return max(16, int(round(side / 16)) * 16)
 
     def view(self, name: str, x: torch.Tensor, batch: dict) -> torch.Tensor:
         """What discriminator ``name`` sees: the whole global crop, or the tight local crop."""
-        return x if name == "global" else crop_local(x, batch["local_box"], self.cfg.model.local_size)
+        return x if name == "global" else crop_local(x, batch["local_box"], self.local_size(x))
 
     def autocast(self):
         return torch.autocast("cuda", dtype=torch.bfloat16) if self.use_amp else nullcontext()
@@ -244,13 +325,13 @@ class Trainer:
             )
         if self.perceptual is not None:
             if w.perceptual_crop == "local":
-                size = self.cfg.model.local_size
+                size = self.local_size(fake)
                 terms["perceptual"] = self.perceptual(
                     crop_local(fake, batch["local_box"], size), crop_local(real, batch["local_box"], size)
                 )
             else:
                 terms["perceptual"] = self.perceptual(fake, real)
-        if self.adversarial_on():
+        if self.generator_hears_discriminators():
             # The plain modules, not their DDP wrappers: D's weights get no gradient here, and a
             # DDP forward would wait for gradients that never come.
             for name, D in self.Ds.items():
@@ -294,28 +375,55 @@ class Trainer:
         return scalars
 
     # --- validation ------------------------------------------------------------------------
+    def _val_indices(self) -> list[int]:
+        """A fixed subset, spread evenly over people and, within a person, over their samples:
+        every checkpoint is judged on the same crops, and one long clip cannot outvote the rest."""
+        by_person: dict[str, list[int]] = {}
+        for i, rec in enumerate(self.val_set.records):
+            by_person.setdefault(rec.get("identity", rec["id"]), []).append(i)
+        per = max(1, math.ceil(self.cfg.train.val_samples / max(1, len(by_person))))
+        picks = []
+        for items in by_person.values():
+            take = np.linspace(0, len(items) - 1, min(per, len(items))).round().astype(int)
+            picks += [items[t] for t in sorted(set(take.tolist()))]
+        return picks
+
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
+        """Masked L1 and PSNR of the EMA generator on validation people at every training side;
+        ``val/l1`` is the mean over sides of the mean over people (each person weighs the same)."""
         if len(self.val_set) == 0 or not self.is_main:
             return {}
-        n = min(len(self.val_set), self.cfg.train.val_samples)
-        # A fixed, evenly spread subset: every checkpoint is judged on the same samples.
-        indices = np.linspace(0, len(self.val_set) - 1, n).round().astype(int).tolist()
+        indices = self._val_indices()
+        people = [self.val_set.records[i].get("identity", self.val_set.records[i]["id"]) for i in indices]
         G = self.ema.model.eval()
-        l1_sum = sq_sum = px = 0.0
-        for start in range(0, n, 32):
-            items = [self.val_set[i] for i in indices[start : start + 32]]
-            x = torch.stack([it["input"] for it in items]).to(self.device)
-            real = torch.stack([it["image"] for it in items]).to(self.device)
-            mask = torch.stack([it["mask"] for it in items]).to(self.device)
-            fake = G(x)
-            diff = (fake - real).abs() / 2 * mask  # in [0, 1] units
-            l1_sum += diff.sum().item()
-            sq_sum += (diff**2).sum().item()
-            px += mask.sum().item() * 3
-        l1 = l1_sum / max(px, 1)
-        mse = sq_sum / max(px, 1)
-        return {"val/l1": l1, "val/psnr": 10 * math.log10(1 / max(mse, 1e-10))}
+        out: dict[str, float] = {}
+        l1_sides, psnr_sides = [], []
+        for side in sorted(set(parse_sizes(self.cfg.data))):
+            l1s, mses = [], []
+            for start in range(0, len(indices), 32):
+                items = [self.val_set[(i, side)] for i in indices[start : start + 32]]
+                x = torch.stack([it["input"] for it in items]).to(self.device)
+                real = torch.stack([it["image"] for it in items]).to(self.device)
+                mask = torch.stack([it["mask"] for it in items]).to(self.device)
+                diff = (G(x) - real).abs() / 2 * mask  # in [0, 1] units
+                px = (mask.sum((1, 2, 3)) * 3).clamp_min(1)
+                l1s += (diff.sum((1, 2, 3)) / px).tolist()
+                mses += ((diff**2).sum((1, 2, 3)) / px).tolist()
+            per_l1: dict[str, list[float]] = {}
+            per_mse: dict[str, list[float]] = {}
+            for person, a, b in zip(people, l1s, mses, strict=True):
+                per_l1.setdefault(person, []).append(a)
+                per_mse.setdefault(person, []).append(b)
+            l1 = float(np.mean([np.mean(v) for v in per_l1.values()]))
+            mse = float(np.mean([np.mean(v) for v in per_mse.values()]))
+            psnr = 10 * math.log10(1 / max(mse, 1e-10))
+            out[f"val/l1_{side}"], out[f"val/psnr_{side}"] = l1, psnr
+            l1_sides.append(l1)
+            psnr_sides.append(psnr)
+        out["val/l1"] = float(np.mean(l1_sides))
+        out["val/psnr"] = float(np.mean(psnr_sides))
+        return out
 
     def _image_grid(self, batch: dict) -> None:
         if not self.is_main or self.writer is None:
@@ -328,16 +436,26 @@ class Trainer:
     # --- the loop ------------------------------------------------------------------------------
     def _loader(self) -> DataLoader:
         self.train_set.set_epoch(self.epoch)
-        sampler = EpochSampler(
-            len(self.train_set), self.cfg.data.seed, self.epoch, self.offset, self.rank, self.world
+        if not hasattr(self, "_weights"):
+            ids = [r.get("identity", r["id"]) for r in self.train_set.records]
+            self._weights = identity_weights(ids, self.cfg.data.identity_balance)
+        sampler = EpochBatches(
+            len(self.train_set),
+            self.cfg.data.seed,
+            self.epoch,
+            self.offset,
+            self.rank,
+            self.world,
+            self.cfg.train.batch_size,
+            parse_sizes(self.cfg.data),
+            self.cfg.data.size,
+            self._weights,
         )
         workers = self.cfg.train.num_workers
         return DataLoader(
             self.train_set,
-            batch_size=self.cfg.train.batch_size,
-            sampler=sampler,
+            batch_sampler=sampler,
             num_workers=workers,
-            drop_last=True,
             pin_memory=self.device.type == "cuda",
             persistent_workers=False,
             prefetch_factor=2 if workers > 0 else None,
@@ -350,7 +468,14 @@ class Trainer:
         improved = bool(val) and metric in val and (self.best is None or val[metric] < self.best)
         if improved:
             self.best = val[metric]
-        state = {"epoch": self.epoch, "offset": self.offset, "best": self.best, "metrics": val or {}}
+        state = {
+            "epoch": self.epoch,
+            "offset": self.offset,
+            "best": self.best,
+            "metrics": val or {},
+            "disc_warmup_until": self.disc_warmup_until,
+            "init_info": self.init_info,
+        }
         path = ckpt.save_checkpoint(
             self.run_dir,
             self.step,
@@ -364,7 +489,9 @@ class Trainer:
             ckpt.mark_best(self.run_dir, path, metric, self.best)
         return path
 
-    def fit(self, max_steps: int | None = None) -> dict[str, float]:
+    def fit(self, max_steps: int | None = None, max_minutes: float | None = None) -> dict[str, float]:
+        """Train to ``max_steps`` (cumulative) or for ``max_minutes`` of wall time, whichever comes
+        first; either way the last step is validated and checkpointed."""
         from tqdm import tqdm
 
         cfg = self.cfg.train
@@ -385,6 +512,8 @@ class Trainer:
                 self.offset += batch["input"].shape[0]
                 last = scalars
                 bar.update(1)
+                if max_minutes is not None and time.perf_counter() - t0 >= max_minutes * 60:
+                    max_steps = self.step  # out of time: finish this step as the last one
                 if self.step % cfg.log_every == 0 or self.step == max_steps:
                     rate = (self.step - s0) / max(time.perf_counter() - t0, 1e-9)
                     lrs = {"lr/generator": self.opt_G.param_groups[0]["lr"]}
