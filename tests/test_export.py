@@ -102,3 +102,21 @@ def test_onnx_generator_runs_without_torch(exported):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_export_runs_at_any_side_and_reads_the_largest_trained(tmp_path):
+    """Inference runs the generator at the crop's own side: the export must take any multiple
+    of 32, and tell inference the largest side the model was trained at."""
+    torch.manual_seed(0)
+    net = MobileNetUNet(width=0.25).eval()
+    path = tmp_path / "multi.onnx"
+    meta = {"mouthsynth.crop_size": "64", "mouthsynth.max_crop_size": "128"}
+    info = export_onnx(net, path, 64, meta, max_size=128)
+    assert info["max_abs_diff"] <= 1e-3
+    gen = OnnxGenerator(path)
+    assert gen.crop_size == 64 and gen.max_crop_size == 128
+    x = np.random.default_rng(2).uniform(-1, 1, (2, 4, 96, 128)).astype(np.float32)
+    x[:, 3] = (x[:, 3] > 0.3).astype(np.float32)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(x)).numpy()
+    assert np.abs(gen(x) - expected).max() <= 1e-3

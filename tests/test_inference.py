@@ -339,3 +339,27 @@ def test_missing_model_is_one_line(photos_dir, tmp_path):
     assert result.exit_code == 1
     assert "no.onnx: model file not found" in result.output
     assert "Traceback" not in result.output
+
+
+def test_large_mouths_are_cut_at_their_own_resolution(tiny_model, photo, tmp_path):
+    """A model trained at several sides runs each mouth at its global crop's own side (up to the
+    largest it was trained at): a 1024-px portrait gets more than the base side."""
+    from mouthsynth.export.onnx_export import export_onnx
+    from mouthsynth.inference.torch_generator import load_generator
+
+    net, _ = load_generator(tiny_model[1])
+    path = tmp_path / "multi.onnx"
+    export_onnx(net, path, SIZE, {"mouthsynth.crop_size": str(SIZE), "mouthsynth.max_crop_size": "160"})
+    synth = MouthSynthesizer(path)
+    image = photo("stargan-v2_006930.jpg")  # 1024 px, a wide smile
+    face = synth.landmarks.detect(image)[0]
+    side = synth.crop_side(face.outer_lip)
+    assert side == 160 and synth.max_size == 160
+    assert synth.crop_side(face.outer_lip * 0.1) == SIZE  # a tiny mouth: never below the base side
+    assert synth.crop_side(face.outer_lip * 0.3) % 32 == 0
+    result = synth(image)
+    assert result.synthesised == 1
+    _assert_only_inside(result.image, image, result.mask)
+    capped = Config()
+    capped.inference.max_crop_size = SIZE
+    assert MouthSynthesizer(path, config=capped).crop_side(face.outer_lip) == SIZE

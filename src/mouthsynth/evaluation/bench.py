@@ -145,7 +145,11 @@ def bench_pipeline(video: Path, model: Path | None, max_frames: int = 150) -> di
             stages["landmarks"] += t2 - t1
             from mouthsynth.geometry import cut_mouth
 
-            crops = [cut_mouth(frame, f, synth.size, synth.cfg.geometry) for f, is_open in faces if is_open]
+            crops = [
+                cut_mouth(frame, f, synth.crop_side(f.outer_lip), synth.cfg.geometry)
+                for f, is_open in faces
+                if is_open
+            ]
             out = frame
             if crops:
                 generated = synth.generator.run_crops(

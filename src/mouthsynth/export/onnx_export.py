@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mouthsynth.config import parse_sizes
 from mouthsynth.errors import ModelError, OutputExistsError
 from mouthsynth.io.images import publish
 
@@ -24,6 +25,7 @@ def export_onnx(
     size: int = 128,
     metadata: dict[str, str] | None = None,
     overwrite: bool = False,
+    max_size: int | None = None,
 ) -> dict:
     """Write ``path`` atomically; returns ``{"max_abs_diff": ..., "path": ...}``."""
     import onnx
@@ -43,7 +45,11 @@ def export_onnx(
             tmp,
             input_names=["input"],
             output_names=["output"],
-            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+            # Any crop side (multiples of 32): inference runs the generator at the crop's own size.
+            dynamic_axes={
+                "input": {0: "batch", 2: "height", 3: "width"},
+                "output": {0: "batch", 2: "height", 3: "width"},
+            },
             opset_version=OPSET,
             dynamo=False,
             do_constant_folding=True,
@@ -54,7 +60,7 @@ def export_onnx(
             entry.key, entry.value = key, str(value)
         onnx.checker.check_model(model)
         onnx.save(model, tmp)
-        diff = check_export(generator, Path(tmp), size)
+        diff = max(check_export(generator, Path(tmp), s) for s in sorted({size, max_size or size}))
         publish(Path(tmp), path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -85,6 +91,7 @@ def model_metadata(cfg, card: dict) -> dict[str, str]:
     inference), its config digest and its card."""
     return {
         "mouthsynth.crop_size": str(cfg.data.size),
+        "mouthsynth.max_crop_size": str(max(parse_sizes(cfg.data))),
         "mouthsynth.width": str(cfg.model.width),
         "mouthsynth.mask_dilation": str(cfg.geometry.mask_dilation),
         "mouthsynth.global_scale": str(cfg.geometry.global_scale),
@@ -107,6 +114,7 @@ def model_card(cfg, checkpoint: Path, extra: dict | None = None) -> dict:
         "name": "mouthsynth generator",
         "architecture": f"MobileNetV2 U-Net, width {cfg.model.width}",
         "crop_size": cfg.data.size,
+        "crop_sizes": parse_sizes(cfg.data),
         "global_scale": cfg.geometry.global_scale,
         "mask_dilation": cfg.geometry.mask_dilation,
         "steps": state.get("step"),

@@ -57,6 +57,10 @@ class OnnxGenerator:
             size = meta.get("mouthsynth.crop_size")
             static = inputs[0].shape[2]
             self.crop_size = int(size) if size else static if isinstance(static, int) else 128
+            # A model exported with a dynamic side runs up to the largest side it was trained at.
+            largest = meta.get("mouthsynth.max_crop_size")
+            dynamic = not isinstance(static, int)
+            self.max_crop_size = int(largest) if largest and dynamic else self.crop_size
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
             raise ModelError(f"{self.path}: unreadable mouthsynth metadata ({exc})") from exc
 

@@ -27,6 +27,7 @@ from mouthsynth.geometry import (
     global_box_corners,
     mouth_open,
 )
+from mouthsynth.geometry.mouth import mouth_axes
 from mouthsynth.inference.compositing import composite
 from mouthsynth.landmarks import FaceLandmarks, LandmarkBackend, create_backend
 from mouthsynth.landmarks.base import box_iou
@@ -101,8 +102,15 @@ def _load_generator(model: str | Path | None, backend: str, device: str):
     raise ModelError(f"unknown backend {backend!r} (onnx or torch)")
 
 
-def mask_crop(image: np.ndarray, mask: np.ndarray, size: int, cfg: Config) -> MouthCrop:
-    """A crop centred on a user mask when no face is found: no roll, side from the mask's extent."""
+def mask_crop(
+    image: np.ndarray,
+    mask: np.ndarray,
+    size: int,
+    cfg: Config,
+    crop_side: Callable[[np.ndarray], int] | None = None,
+) -> MouthCrop:
+    """A crop centred on a user mask when no face is found: no roll, side from the mask's extent.
+    ``crop_side`` (outer lips -> side) picks a side other than ``size`` for large masks."""
     ys, xs = np.nonzero(mask >= 0.5)
     x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
     width = max(x1 - x0, (y1 - y0) * 1.6, 8)  # a mouth is wider than tall: treat the box as lips
@@ -114,6 +122,8 @@ def mask_crop(image: np.ndarray, mask: np.ndarray, size: int, cfg: Config) -> Mo
     )
     inner = outer.copy()
     face = FaceLandmarks(inner, outer, (float(x0), float(y0), float(x1), float(y1)), outer, "mask")
+    if crop_side is not None:
+        size = crop_side(outer)
     crop = cut_mouth(image, face, size, cfg.geometry, interior_mask=mask)
     crop.mouth_open = 1.0  # the user says: fill this
     return crop
@@ -134,6 +144,9 @@ class MouthSynthesizer:
             set_value(self.cfg, "inference.blend", blend)
         self.generator = _load_generator(model, backend, device)
         self.size = int(self.generator.crop_size)
+        largest = int(getattr(self.generator, "max_crop_size", self.size))
+        cap = self.cfg.inference.max_crop_size
+        self.max_size = max(self.size, min(largest, cap) if cap > 0 else largest)
         # The crop geometry the model was trained with travels in its metadata.
         meta = getattr(self.generator, "metadata", {}) or {}
         if "mouthsynth.global_scale" in meta:
@@ -141,6 +154,15 @@ class MouthSynthesizer:
         if "mouthsynth.mask_dilation" in meta:
             self.cfg.geometry.mask_dilation = float(meta["mouthsynth.mask_dilation"])
         self._landmarks = landmarks
+
+    def crop_side(self, outer_lip: np.ndarray) -> int:
+        """The side to cut this mouth's crop at: its global crop's own size in image pixels,
+        rounded up to a multiple of 32, between the model's base side and ``max_size``."""
+        if self.max_size <= self.size:
+            return self.size
+        _, _, width = mouth_axes(np.asarray(outer_lip, np.float64))
+        side = self.cfg.geometry.global_scale * width
+        return int(np.clip(int(np.ceil(side / 32)) * 32, self.size, self.max_size))
 
     @property
     def landmarks(self) -> LandmarkBackend:
@@ -158,20 +180,21 @@ class MouthSynthesizer:
         faces = self.landmarks.detect(image)
         if mask is not None:
             if not faces:
-                crop = mask_crop(image, mask, self.size, self.cfg)
+                crop = mask_crop(image, mask, self.size, self.cfg, self.crop_side)
                 return self.fill_crops(image, [(None, crop)], limit=mask)
             # The user's mask belongs to the face nearest to it.
             ys, xs = np.nonzero(mask >= 0.5)
             centre = np.array([xs.mean(), ys.mean()])
             face = min(faces, key=lambda f: np.linalg.norm(f.outer_lip.mean(0) - centre))
-            crop = cut_mouth(image, face, self.size, self.cfg.geometry, interior_mask=mask)
+            side = self.crop_side(face.outer_lip)
+            crop = cut_mouth(image, face, side, self.cfg.geometry, interior_mask=mask)
             crop.mouth_open = max(crop.mouth_open, 1.0)  # the user says: fill this
             return self.fill_crops(image, [(face, crop)], limit=mask)
         return self.fill_faces(image, faces)
 
     def fill_faces(self, image: np.ndarray, faces: list[FaceLandmarks], force: bool = False) -> Result:
         """Fill the given faces (e.g. from tracking or a renderer's landmarks)."""
-        crops = [(f, cut_mouth(image, f, self.size, self.cfg.geometry)) for f in faces]
+        crops = [(f, cut_mouth(image, f, self.crop_side(f.outer_lip), self.cfg.geometry)) for f in faces]
         return self.fill_crops(image, crops, force=force)
 
     def fill_crops(
@@ -189,14 +212,13 @@ class MouthSynthesizer:
         union = np.zeros(image.shape[:2], np.float32)
         results: list[FaceResult] = []
         todo = [(f, c) for f, c in crops if force or c.mouth_open >= self.cfg.geometry.min_open]
-        generated = (
-            self.generator.run_crops(
-                np.stack([c.white_filled for _, c in todo]), np.stack([c.mask for _, c in todo])
+        done = {}
+        for side in sorted({c.size for _, c in todo}):  # one generator call per crop side
+            group = [c for _, c in todo if c.size == side]
+            generated = self.generator.run_crops(
+                np.stack([c.white_filled for c in group]), np.stack([c.mask for c in group])
             )
-            if todo
-            else []
-        )
-        done = {id(c): g for (_, c), g in zip(todo, generated, strict=True)}
+            done.update({id(c): g for c, g in zip(group, generated, strict=True)})
         for face, crop in crops:
             if id(crop) not in done:
                 results.append(

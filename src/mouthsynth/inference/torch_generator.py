@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mouthsynth.config import Config, load_config
+from mouthsynth.config import Config, load_config, parse_sizes
 from mouthsynth.errors import ModelError, MouthSynthError
 from mouthsynth.export.onnx_export import model_metadata
 from mouthsynth.inference.packing import from_network_output, to_network_input
@@ -64,6 +64,7 @@ class TorchGenerator:
         self.device = device
         self.net, self.config = load_generator(self.path, device)
         self.crop_size = int(self.config.data.size)
+        self.max_crop_size = max(parse_sizes(self.config.data))
         self.card: dict = {"name": "mouthsynth generator (checkpoint)", "checkpoint": str(self.path)}
         # The crop geometry the model was trained with, as export writes it into ONNX metadata.
         self.metadata = model_metadata(self.config, self.card)
