@@ -503,6 +503,13 @@ class Trainer:
             dynamic_ncols=True,
         )
         last: dict[str, float] = {}
+        if self.init_info and self.step == self.init_info.get("step") and self.offset == 0:
+            # Where a continuation starts, on today's validation people: its gains are measured
+            # from here, not from a figure taken on another validation set.
+            start = self.validate()
+            if start:
+                self._log(start)
+                self.best = start.get(cfg.best_metric, self.best)
         t0, s0 = time.perf_counter(), self.step
         val: dict[str, float] = {}
         while self.step < max_steps:

@@ -1,0 +1,132 @@
+"""The default model's cumulative training log: one entry per continuation, and its curves.
+
+The shipped model is trained in continuations (each session continues the committed state with
+`mouthsynth train --init-from`), so its history lives in docs/data/training_log.jsonl, not in any
+one run folder. Each entry: the steps it covered, its wall time, the hardware, the config
+overrides, its validation metrics at every validation step, and whether it was exported.
+
+    python benchmarks/training_log.py append runs/cont1 --hardware "2 CPU cores (AMD EPYC), no GPU" \
+        --note "..." [--exported]
+    python benchmarks/training_log.py plot docs/img/curves_default_val.png
+    python benchmarks/training_log.py table
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date
+from pathlib import Path
+
+LOG = Path(__file__).resolve().parents[1] / "docs" / "data" / "training_log.jsonl"
+
+
+def read_log(path: Path = LOG) -> list[dict]:
+    return (
+        [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    )
+
+
+def summarize_run(run: Path) -> dict:
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    train = [r for r in rows if "g/total" in r]
+    val = [{k: v for k, v in r.items() if k == "step" or k.startswith("val/")} for r in rows if "val/l1" in r]
+    # Wall time: steps run over the logged speed (steps/s at each log line, cumulative since start).
+    first, last = train[0]["step"] - 1, train[-1]["step"]
+    speed = train[-1].get("speed/steps_per_s")
+    info = json.loads((run / "run.json").read_text()) if (run / "run.json").is_file() else {}
+    best = run / "checkpoints" / "best" / "best.json"
+    return {
+        "from_step": first,
+        "to_step": last,
+        "wall_minutes": round((last - first) / speed / 60, 1) if speed else None,
+        "train_samples": info.get("train_samples"),
+        "val_samples": info.get("val_samples"),
+        "perceptual": info.get("perceptual_net"),
+        "val": val,
+        "best": json.loads(best.read_text()) if best.is_file() else None,
+    }
+
+
+def append(args: argparse.Namespace) -> None:
+    entry = {
+        "continuation": len(read_log()) + 1,
+        "date": date.today().isoformat(),
+        "run": str(args.run),
+        "hardware": args.hardware,
+        "config": args.config,
+        "note": args.note,
+        "val_set": args.val_set,
+        "exported": args.exported,
+        **summarize_run(Path(args.run)),
+    }
+    with open(LOG, "a") as fh:
+        fh.write(json.dumps(entry) + "\n")
+    print(f"appended continuation {entry['continuation']}: steps {entry['from_step']}-{entry['to_step']}")
+
+
+def plot(args: argparse.Namespace) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for entry in read_log():
+        keys = sorted({k for row in entry["val"] for k in row if k.startswith("val/l1")})
+        for key in keys:
+            points = [(r["step"], r[key]) for r in entry["val"] if key in r]
+            if not points:
+                continue
+            steps, values = zip(*points, strict=True)
+            label = f"#{entry['continuation']} {key}"
+            ax.plot(steps, values, marker="o", markersize=3, label=label)
+        ax.axvline(entry["from_step"], color="grey", lw=0.5, ls=":")
+    ax.set_xlabel("cumulative training step")
+    ax.set_ylabel("validation masked L1 (EMA G)")
+    ax.set_title("default model, every continuation (dotted: where each one started)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(args.out, dpi=110)
+    print(f"wrote {args.out}")
+
+
+def table(_: argparse.Namespace) -> None:
+    print("| # | date | steps | wall time | hardware | val L1 at start -> best | exported |")
+    print("|---|---|---|---|---|---|---|")
+    for e in read_log():
+        start = e["val"][0]["val/l1"] if e["val"] else float("nan")
+        best = (
+            e["best"]["value"]
+            if e.get("best")
+            else min((r["val/l1"] for r in e["val"]), default=float("nan"))
+        )
+        wall = f"{e['wall_minutes']:.0f} min" if e.get("wall_minutes") else "?"
+        print(
+            f"| {e['continuation']} | {e['date']} | {e['from_step']:,}-{e['to_step']:,} | {wall} | "
+            f"{e['hardware']} | {start:.4f} -> {best:.4f} | {'yes' if e['exported'] else 'no'} |"
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(required=True)
+    a = sub.add_parser("append")
+    a.add_argument("run", type=Path)
+    a.add_argument("--hardware", required=True)
+    a.add_argument("--config", default="configs/train_default.yaml")
+    a.add_argument("--note", default="")
+    a.add_argument("--exported", action="store_true")
+    a.add_argument("--val-set", default="", help="which validation people the figures are on")
+    a.set_defaults(func=append)
+    p = sub.add_parser("plot")
+    p.add_argument("out", type=Path)
+    p.set_defaults(func=plot)
+    t = sub.add_parser("table")
+    t.set_defaults(func=table)
+    args = ap.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
