@@ -1,0 +1,125 @@
+"""Pack a prepared dataset small enough to travel to a GPU machine, and unpack it there.
+
+The device machine (see docs/training.md, "On a GPU") gets only the working tree, at most 64 MiB
+with what it carries, and has no MediaPipe and no ../shared. So the prepared crops travel as
+JPEG (quality 92) with PNG masks, a per-person subset (every person, at most --per-person
+samples each, spread over their footage: identity-balanced training draws people equally anyway),
+plus the perceptual network's weights in float16. `unpack` rebuilds the prepared-dataset layout
+that `mouthsynth train --data` reads.
+
+    python scripts/device_pack.py pack data/shared .devpack \
+        --vgg ../shared/weights/vgg16_features_imagenet.safetensors
+    python3 scripts/device_pack.py unpack .devpack data/device      # on the device machine
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import zipfile
+from collections import defaultdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ARRAYS = ("images", "masks", "outer_lip", "inner_lip")
+
+
+def pack(args: argparse.Namespace) -> None:
+    src, out = Path(args.data), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    records = [json.loads(line) for line in (src / "manifest.jsonl").read_text().splitlines() if line.strip()]
+    by_person: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for rec in records:
+        if rec["split"] in ("train", "val"):
+            by_person[(rec["split"], rec["identity"])].append(rec)
+    picked: list[dict] = []
+    for (split, _), recs in sorted(by_person.items()):
+        cap = args.per_person if split == "train" else args.val_per_person
+        take = np.linspace(0, len(recs) - 1, min(cap, len(recs))).round().astype(int)
+        picked += [recs[i] for i in sorted(set(take.tolist()))]
+    arrays: dict[str, dict[str, np.ndarray]] = {}
+    with zipfile.ZipFile(out / "crops.zip", "w", zipfile.ZIP_STORED) as zf:
+        for n, rec in enumerate(picked):
+            group = rec["group"]
+            if group not in arrays:
+                folder = src / "crops" / group
+                arrays[group] = {k: np.load(folder / f"{k}.npy", mmap_mode="r") for k in ARRAYS}
+            a, i = arrays[group], rec["index"]
+            ok, jpg = cv2.imencode(
+                ".jpg", np.ascontiguousarray(a["images"][i][..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, 92]
+            )
+            ok2, png = cv2.imencode(".png", np.asarray(a["masks"][i]))
+            assert ok and ok2
+            zf.writestr(f"{n:06d}.jpg", jpg.tobytes())
+            zf.writestr(f"{n:06d}.png", png.tobytes())
+            buf = io.BytesIO()
+            np.savez(buf, outer_lip=np.asarray(a["outer_lip"][i]), inner_lip=np.asarray(a["inner_lip"][i]))
+            zf.writestr(f"{n:06d}.npz", buf.getvalue())
+    (out / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in picked))
+    (out / "dataset.json").write_text((src / "dataset.json").read_text())
+    if args.vgg:
+        from safetensors.torch import load_file, save_file
+
+        tensors = {k: v.half() for k, v in load_file(args.vgg).items()}
+        save_file(tensors, str(out / Path(args.vgg).name))
+    total = sum(p.stat().st_size for p in out.iterdir())
+    splits = defaultdict(int)
+    for r in picked:
+        splits[r["split"]] += 1
+    print(f"packed {len(picked)} samples ({dict(splits)}) into {out}: {total / 2**20:.1f} MiB")
+
+
+def unpack(args: argparse.Namespace) -> None:
+    pack_dir, out = Path(args.pack), Path(args.out)
+    records = [
+        json.loads(line) for line in (pack_dir / "manifest.jsonl").read_text().splitlines() if line.strip()
+    ]
+    # One group per (split, identity): the dataset reads a group's arrays with one open.
+    groups: dict[str, list[int]] = defaultdict(list)
+    for n, rec in enumerate(records):
+        groups[f"{rec['split']}-{rec['identity']}"[:80]].append(n)
+    manifest = []
+    with zipfile.ZipFile(pack_dir / "crops.zip") as zf:
+        for group, members in groups.items():
+            data: dict[str, list[np.ndarray]] = {k: [] for k in ARRAYS}
+            for n in members:
+                jpg = np.frombuffer(zf.read(f"{n:06d}.jpg"), np.uint8)
+                data["images"].append(cv2.imdecode(jpg, cv2.IMREAD_COLOR)[..., ::-1])
+                data["masks"].append(cv2.imdecode(np.frombuffer(zf.read(f"{n:06d}.png"), np.uint8), 0))
+                lips = np.load(io.BytesIO(zf.read(f"{n:06d}.npz")))
+                data["outer_lip"].append(lips["outer_lip"])
+                data["inner_lip"].append(lips["inner_lip"])
+            folder = out / "crops" / group
+            folder.mkdir(parents=True, exist_ok=True)
+            for key, values in data.items():
+                np.save(folder / f"{key}.npy", np.ascontiguousarray(np.stack(values)))
+            for k, n in enumerate(members):
+                manifest.append({**records[n], "group": group, "index": k})
+    (out / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in manifest))
+    (out / "dataset.json").write_text((pack_dir / "dataset.json").read_text())
+    print(f"unpacked {len(manifest)} samples in {len(groups)} groups into {out}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(required=True)
+    p = sub.add_parser("pack")
+    p.add_argument("data")
+    p.add_argument("out")
+    p.add_argument("--per-person", type=int, default=30)
+    p.add_argument("--val-per-person", type=int, default=8)
+    p.add_argument("--vgg", default="")
+    p.set_defaults(func=pack)
+    u = sub.add_parser("unpack")
+    u.add_argument("pack")
+    u.add_argument("out")
+    u.set_defaults(func=unpack)
+    args = ap.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
