@@ -40,7 +40,16 @@ def test_bench_reports_cost_speed_and_pipeline_stages(tmp_path, videos_dir):
         row = report["generator"][batch]
         for name in ("onnxruntime", "torch_eager", "opencv_telea"):
             assert row[name]["crops_per_s"] > 0 and row[name]["ms_per_crop"] > 0
+    sides = report["crop_sides"]
+    assert sides["base"] == 64 and sides["sides"]["64"]["ms_per_crop"] > 0
+    assert sides["sides"]["64"]["vs_telea_time"] > 0
     pipe = report["pipeline"]
     assert pipe["frames"] == 12 and pipe["frames_per_s"] > 0
-    assert {"decode", "landmarks", "encode"} <= set(pipe["ms_per_frame_by_stage"])
+    stages = {"decode", "landmarks", "generation", "compositing", "encode"}
+    assert stages <= set(pipe["ms_per_frame_by_stage"])
     assert pipe["bottleneck"] in pipe["ms_per_frame_by_stage"]
+    # The threads overlap stages: their busy time adds up to more than the wall time allows
+    # one after another only when they overlap; the sequential run in the same process is there.
+    assert pipe["overlap"] > 0 and pipe["runs"]["sequential"]["frames"] == 12
+    assert pipe["speedup_vs_sequential"] > 0 and pipe["crop_sides"] == [64]
+    assert "pipeline on" in result.output and "threads:" in result.output

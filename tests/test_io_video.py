@@ -330,3 +330,58 @@ def test_audio_can_come_from_a_copy_elsewhere(videos_dir, tmp_path):
                     break
                 writer.write(frame)
     assert list(iter_audio_packets(target)) == list(iter_audio_packets(source))
+
+
+# --- decode and encode in threads of their own ---------------------------------------------------
+
+
+def test_threaded_reader_and_writer_round_trip_frames_and_audio(videos_dir, tmp_path):
+    from mouthsynth.io.video import Prefetcher
+
+    source = videos_dir / WITH_AUDIO
+    out = tmp_path / "threaded.mp4"
+    with VideoReader(source) as reader:
+        frames = Prefetcher(reader, depth=3)
+        writer = VideoWriter(out, reader.fps, reader.width, reader.height, audio_from=source, threaded=True)
+        count = 0
+        for frame in frames:
+            writer.write(frame)
+            count += 1
+        assert writer.frames_written == count
+        writer.close()
+    assert frames.busy > 0 and writer.busy > 0
+    before, after = video_info(source, count_frames=True), video_info(out, count_frames=True)
+    assert after["frames"] == before["frames"] == count
+    assert after["fps"] == before["fps"]
+    assert after["audio_sha256"] == before["audio_sha256"]
+
+
+def test_prefetcher_passes_errors_on_and_stops_early():
+    from mouthsynth.io.video import Prefetcher
+
+    def items():
+        yield 1
+        yield 2
+        raise InputError("x.mp4", "corrupt video data")
+
+    got = []
+    with pytest.raises(InputError, match="corrupt"):
+        for item in Prefetcher(items(), depth=1):
+            got.append(item)
+    assert got == [1, 2]
+    endless = Prefetcher(iter(range(10**9)), depth=2)
+    for item in endless:
+        if item == 3:
+            break
+    endless.close()
+    assert not endless._thread.is_alive()
+
+
+def test_threaded_writer_reports_a_bad_frame_and_leaves_no_file(tmp_path):
+    out = tmp_path / "bad.mp4"
+    writer = VideoWriter(out, 25, 64, 48, threaded=True)
+    writer.write(np.zeros((48, 64, 3), np.uint8))
+    with pytest.raises(ValueError):
+        writer.write(np.zeros((10, 10, 3), np.uint8))  # checked in the caller's thread
+    writer.abort()
+    assert not out.exists() and not list(tmp_path.iterdir())

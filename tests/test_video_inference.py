@@ -201,3 +201,69 @@ def test_video_encoder_settings_come_from_the_config(tiny_onnx, tmp_path):
         app, [str(source), "-o", str(bad), "--model", str(tiny_onnx), "--set", "inference.video_preset=warp"]
     )
     assert result.exit_code == 1 and "video_preset" in result.output and not bad.exists()
+
+
+# --- the video frame loop -------------------------------------------------------------------------
+
+
+def test_video_filler_frame_is_what_fill_faces_gives_with_the_filter_off(tiny_onnx, videos_dir):
+    """The video path skips fill_crops' image-sized masks, not its pixels: with the temporal
+    filter off every output frame equals fill_faces on the same tracked landmarks."""
+    from mouthsynth.inference.synthesizer import VideoFiller
+
+    synth = MouthSynthesizer(tiny_onnx)
+    filler = VideoFiller(synth, temporal=0.0, fps=25.0)
+    filled = 0
+    with VideoReader(videos_dir / CLIP) as reader:
+        for index, frame in enumerate(reader):
+            if index >= 6:
+                break
+            tracked = filler.track(frame, index / 25.0)
+            out, n = filler.fill(frame, tracked)
+            reference = synth.fill_faces(frame, [f for f, is_open, _ in tracked if is_open], force=True)
+            assert np.array_equal(out, reference.image)
+            assert n == reference.synthesised
+            filled += n
+    assert filled > 0
+    assert {"landmarks", "generation", "compositing"} <= set(filler.times)
+
+
+@pytest.mark.parametrize("threads", [False, True])
+def test_video_with_and_without_threads_gives_the_same_frames(tiny_onnx, videos_dir, tmp_path, threads):
+    cfg = Config()
+    cfg.inference.video_threads = threads
+    out = tmp_path / f"threads_{threads}.mp4"
+    stats = MouthSynthesizer(tiny_onnx, config=cfg).process_video(
+        videos_dir / CLIP, out, progress=False, max_frames=10
+    )
+    assert stats["frames"] == 10 and stats["threads"] is threads
+    assert {"decode", "landmarks", "encode"} <= set(stats["seconds_by_stage"])
+    info = video_info(out, count_frames=True)
+    assert info["frames"] == 10 and info["has_audio"]
+
+
+def test_video_crop_side_is_capped_for_video(tiny_onnx):
+    synth = MouthSynthesizer(tiny_onnx)
+    lips = _lips(0.3, width=400.0).outer_lip
+    synth.max_size = 256  # as a model trained up to 256 px would allow
+    assert synth.video_crop_side(lips) == synth.crop_side(lips) == 256
+    synth.cfg.inference.video_max_crop_size = 150
+    assert synth.video_crop_side(lips) == 128
+    assert synth.crop_side(lips) == 256  # photos keep their own cap
+
+
+def test_detection_schedule_follows_the_config_in_seconds():
+    cfg = Config()
+    cfg.inference.video_quick_detect_s = 0.0
+    cfg.inference.video_full_detect_s = 0.0
+    n = 200
+    script = [[_lips(0.3)] for _ in range(n)]
+    proposals = []
+    tracker, backend = FaceTracker(cfg, propose=proposals.append, fps=25.0), ScriptedBackend(script)
+    frame = np.zeros((8, 8, 3), np.uint8)
+    for index in range(n):
+        backend.advance()
+        tracker.update(backend, frame, index / 25.0)
+    assert backend.full_detections == 1 and proposals == []  # only to start: the face is never lost
+    cfg = Config()
+    assert FaceTracker(cfg, fps=25.0).refresh_every == 25 and FaceTracker(cfg, fps=25.0).redetect_every == 125

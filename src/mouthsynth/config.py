@@ -138,6 +138,8 @@ class TrainConfig:
     image_every: int = 500
     val_every: int = 1000
     val_samples: int = 256
+    # Crop sides validation scores at, comma-separated; empty = the training sides (data.sizes).
+    val_sizes: str = ""
     ckpt_every: int = 1000
     keep_last: int = 3
     best_metric: str = "val/l1"  # lower is better
@@ -162,6 +164,23 @@ class InferenceConfig:
     # "superfast" encodes about 40% faster than "veryfast" for files about twice the size.
     video_crf: int = 18
     video_preset: str = "veryfast"
+    # Video only: the largest crop side the generator runs at (0: as max_crop_size). Larger
+    # sides cost generation time per frame (see README, Performance).
+    video_max_crop_size: int = 0
+    # Temporal filter of the fill (inference.temporal): share of the previous frame's fill kept
+    # when the mouth is still (0: off, every frame filled on its own); inner-lip motion (px of the
+    # 128-px crop) at which it fades to 0; change of the known pixels around the mouth ([0, 1]
+    # units) that counts as a cut and resets it.
+    video_temporal: float = 0.5
+    video_temporal_motion: float = 4.0
+    video_temporal_cut: float = 0.08
+    # While every face is tracked, new faces are looked for by a quick detector pass every this
+    # many seconds and by the full (upsampled, small faces) one every video_full_detect_s
+    # (0: only when a face is lost). A lost face triggers the full detector at once.
+    video_quick_detect_s: float = 1.0
+    video_full_detect_s: float = 5.0
+    # Decode and encode in their own threads, overlapping landmarks and generation.
+    video_threads: bool = True
 
 
 @dataclass

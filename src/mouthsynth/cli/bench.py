@@ -21,9 +21,18 @@ def command(
     model_info: Annotated[bool, typer.Option("--model-info", help="Only params and MACs.")] = False,
     repeats: Annotated[int, typer.Option(help="Timed repetitions (median reported).")] = 10,
     max_frames: Annotated[int, typer.Option(help="Frames of --video to time.")] = 150,
+    sequential: Annotated[
+        bool,
+        typer.Option(help="Also time --video with decode/encode threads off, for the speed-up."),
+    ] = True,
+    set_: Annotated[
+        list[str],
+        typer.Option("--set", help="Config override for the --video run (KEY=VALUE, repeatable)."),
+    ] = [],  # noqa: B006
 ) -> None:
     """Params and MACs; latency and crops/s at batch 1 and 16 for ONNX Runtime and PyTorch, with
-    OpenCV Telea on the same crops in the same run; the video pipeline split by stage."""
+    OpenCV Telea on the same crops in the same run; generation time per crop side; the video
+    pipeline (`mouthsynth video` itself) split by stage, with the threads' overlap."""
     with user_errors():
         from mouthsynth.evaluation import bench
 
@@ -47,16 +56,37 @@ def command(
                     + "; ".join(parts)
                     + f"; ONNX is {row['onnx_vs_telea_speed']:.2f}x Telea's speed"
                 )
+            sides = bench.bench_sides(model if model is None or model.suffix == ".onnx" else None, repeats)
+            report["crop_sides"] = sides
+            console.print(
+                "generation by crop side (batch 1): "
+                + "; ".join(
+                    f"{side} px {row['ms_per_crop']:.1f} ms ({row['vs_telea_time']:.1f}x Telea's time)"
+                    for side, row in sides["sides"].items()
+                )
+            )
             if video is not None:
                 pipe = bench.bench_pipeline(
-                    video, model if model is None or model.suffix == ".onnx" else None, max_frames
+                    video,
+                    model if model is None or model.suffix == ".onnx" else None,
+                    max_frames,
+                    sequential=sequential,
+                    overrides=tuple(set_),
                 )
                 report["pipeline"] = pipe
                 stages = ", ".join(f"{k} {v:.1f}" for k, v in pipe["ms_per_frame_by_stage"].items())
                 console.print(
-                    f"pipeline on {pipe['resolution']}: {pipe['frames_per_s']:.1f} frames/s "
-                    f"(ms/frame: {stages}; bottleneck: {pipe['bottleneck']})"
+                    f"pipeline on {pipe['resolution']}: {pipe['frames_per_s']:.1f} frames/s, "
+                    f"{pipe['ms_per_frame']:.1f} ms/frame (busy ms/frame: {stages}; "
+                    f"overlap {pipe['overlap']:.2f}x; bottleneck: {pipe['bottleneck']}; "
+                    f"crop sides {pipe['crop_sides']})"
                 )
+                if "speedup_vs_sequential" in pipe:
+                    seq = pipe["runs"]["sequential"]
+                    console.print(
+                        f"one stage after another (inference.video_threads=false): "
+                        f"{seq['frames_per_s']:.1f} frames/s; threads: {pipe['speedup_vs_sequential']:.2f}x"
+                    )
         if json_out is not None:
             json_out.parent.mkdir(parents=True, exist_ok=True)
             json_out.write_text(json.dumps(report, indent=2, default=str) + "\n")

@@ -46,10 +46,18 @@ def command(
         str,
         typer.Option(
             help="crop: the model's crops; full: the whole pipeline on the original photos and sampled "
-            "video frames; both: crops of every sample and full resolution on the photos."
+            "video frames; both: crops of every sample and full resolution on the photos; video: "
+            "mouthsynth video's frame loop on consecutive frames of the videos (flicker, L1, LPIPS)."
         ),
     ] = "both",
     full_every: Annotated[int, typer.Option(help="Full level on videos: every Nth frame.")] = 25,
+    video_frames: Annotated[
+        int, typer.Option(help="Video level: consecutive frames of each video, from its start.")
+    ] = 100,
+    set_: Annotated[
+        list[str],
+        typer.Option("--set", help="Config override KEY=VALUE, e.g. inference.video_temporal=0."),
+    ] = [],  # noqa: B006
     backend: Annotated[str, typer.Option(help="onnx or torch.")] = "onnx",
     grid_rows: Annotated[int, typer.Option(help="Samples in each grid.")] = 8,
 ) -> None:
@@ -59,6 +67,7 @@ def command(
     inside the interior (SSIM and LPIPS on a box around the mouth). Means weigh every person the
     same; 95% intervals bootstrap people."""
     with user_errors():
+        from mouthsynth.config import load_config
         from mouthsynth.evaluation.evaluate import LOWER_IS_BETTER, evaluate_levels
         from mouthsynth.evaluation.people import person_table
         from mouthsynth.evaluation.report import make_grid, render_paired, render_people, render_table
@@ -73,9 +82,11 @@ def command(
             level,
             backend=backend,
             full_every=full_every,
+            cfg=load_config(None, set_),
             progress=sys.stderr.isatty(),
+            video_frames=video_frames,
         )
-        parts = [("crop level", result.crop), ("full resolution", result.full)]
+        parts = [("crop level", result.crop), ("full resolution", result.full), ("video", result.video)]
         for title, part in parts:
             if part is None or not part.people:
                 continue
@@ -93,8 +104,8 @@ def command(
         console.print(f"data: {data[0] if len(data) == 1 else f'{len(data)} files'}")
         for note in result.notes:
             console.print(note)
-        if result.full is not None:
-            for error in result.full.errors:
+        for part in (result.full, result.video):
+            for error in part.errors if part is not None else []:
                 console.print(error)
         if json_out is not None:
             json_out.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,6 @@ import platform
 import statistics
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -119,67 +118,84 @@ def bench_generator(
     return results
 
 
-def bench_pipeline(video: Path, model: Path | None, max_frames: int = 150) -> dict:
-    """Frames/s of the video path, split into its stages."""
-    from mouthsynth.inference.compositing import composite
-    from mouthsynth.inference.synthesizer import FaceTracker, MouthSynthesizer
+def bench_sides(model: Path | None, repeats: int = 10, sides: tuple[int, ...] | None = None) -> dict:
+    """Generation cost per crop side (batch 1), from the model's base side up to the largest it
+    runs at (every multiple of 32), each next to OpenCV Telea on the same crops."""
+    import cv2
+
+    from mouthsynth.inference.onnx_generator import OnnxGenerator
+    from mouthsynth.inference.synthesizer import default_model_path
+
+    onnx_path = Path(model) if model is not None and Path(model).suffix == ".onnx" else default_model_path()
+    gen = OnnxGenerator(onnx_path)
+    base, largest = int(gen.crop_size), int(gen.max_crop_size)
+    sides = sides or tuple(range(base, largest + 1, 32))
+    rows = {}
+    for side in sides:
+        whites, masks = _crops(side, 1)
+        t = _median_seconds(lambda w=whites, m=masks: gen.run_crops(w, m), repeats)
+        hole = (masks[0] > 0).astype(np.uint8)
+        telea = _median_seconds(lambda w=whites[0], h=hole: cv2.inpaint(w, h, 3, cv2.INPAINT_TELEA), repeats)
+        rows[str(side)] = {"ms_per_crop": 1000 * t, "telea_ms": 1000 * telea, "vs_telea_time": t / telea}
+    return {"onnx_model": str(onnx_path), "base": base, "largest": largest, "sides": rows}
+
+
+def bench_pipeline(
+    video: Path,
+    model: Path | None,
+    max_frames: int = 150,
+    sequential: bool = True,
+    overrides: tuple[str, ...] = (),
+) -> dict:
+    """Frames/s of ``mouthsynth video`` on ``video`` (its first ``max_frames`` frames), through
+    ``MouthSynthesizer.process_video`` itself: decode, landmarks, generation, compositing,
+    encode and the audio copy. Stage times are the seconds each stage was busy (decode and
+    encode in their own threads); ``overlap`` is their sum over the wall time (1 = one after
+    another). With ``sequential`` the same frames also run with ``inference.video_threads``
+    off, in the same process, and ``speedup`` is the ratio of the two rates."""
+    from mouthsynth.config import load_config
+    from mouthsynth.inference.synthesizer import MouthSynthesizer
     from mouthsynth.io.video import VideoReader
 
-    synth = MouthSynthesizer(model)
-    tracker = FaceTracker(synth.cfg)
-    stages: dict[str, float] = defaultdict(float)
-    frames = 0
-    start_all = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp, VideoReader(video) as reader:
-        writer = synth.video_writer(Path(tmp) / "out.mp4", reader.fps, reader.width, reader.height)
-        it = iter(reader)
-        while frames < max_frames:
-            t0 = time.perf_counter()
-            frame = next(it, None)
-            t1 = time.perf_counter()
-            stages["decode"] += t1 - t0
-            if frame is None:
-                break
-            faces = tracker.update(synth.landmarks, frame, frames / float(reader.fps))
-            t2 = time.perf_counter()
-            stages["landmarks"] += t2 - t1
-            from mouthsynth.geometry import cut_mouth
-
-            crops = [
-                cut_mouth(frame, f, synth.crop_side(f.outer_lip), synth.cfg.geometry)
-                for f, is_open in faces
-                if is_open
-            ]
-            out = frame
-            if crops:
-                generated = synth.generator.run_crops(
-                    np.stack([c.white_filled for c in crops]), np.stack([c.mask for c in crops])
-                )
-                t3 = time.perf_counter()
-                stages["generation"] += t3 - t2
-                for crop, gen in zip(crops, generated, strict=True):
-                    out = composite(
-                        out, crop, gen, synth.cfg.inference.blend, synth.cfg.inference.color_match
-                    )
-                t4 = time.perf_counter()
-                stages["compositing"] += t4 - t3
-            else:
-                t4 = time.perf_counter()
-            writer.write(out)
-            stages["encode"] += time.perf_counter() - t4
-            frames += 1
-        writer.close()
+    with VideoReader(video) as reader:
         size = (reader.width, reader.height)
-    total = time.perf_counter() - start_all
-    return {
+        fps = float(reader.fps)
+    runs = {}
+    for threads in (True, False) if sequential else (True,):
+        cfg = load_config(None, [*overrides, f"inference.video_threads={str(threads).lower()}"])
+        synth = MouthSynthesizer(model, config=cfg)
+        sides: list[int] = []
+        side = synth.video_crop_side
+        synth.video_crop_side = lambda lips, side=side, sides=sides: sides.append(side(lips)) or sides[-1]
+        synth.landmarks  # noqa: B018 - load the landmark models before the clock starts
+        with tempfile.TemporaryDirectory() as tmp:
+            stats = synth.process_video(video, Path(tmp) / "out.mp4", progress=False, max_frames=max_frames)
+        frames = max(stats["frames"], 1)
+        stages = stats["seconds_by_stage"]
+        busy = sum(stages.values())
+        runs["threaded" if threads else "sequential"] = {
+            "frames": stats["frames"],
+            "frames_per_s": stats["frames"] / stats["seconds"],
+            "ms_per_frame": 1000 * stats["seconds"] / frames,
+            "ms_per_frame_by_stage": {k: 1000 * v / frames for k, v in stages.items()},
+            "overlap": busy / stats["seconds"],
+            "bottleneck": max(stages, key=stages.get) if stages else None,
+            "synthesised": stats["synthesised"],
+            "crop_sides": sorted(set(sides)),
+        }
+    main = runs["threaded"]
+    report = {
         "video": str(video),
         "resolution": f"{size[0]}x{size[1]}",
-        "frames": frames,
-        "frames_per_s": frames / total,
-        "seconds_per_stage": dict(stages),
-        "ms_per_frame_by_stage": {k: 1000 * v / max(frames, 1) for k, v in stages.items()},
-        "bottleneck": max(stages, key=stages.get) if stages else None,
+        "fps": fps,
+        "overrides": list(overrides),
+        **main,
+        "seconds_per_stage": {k: v * main["frames"] / 1000 for k, v in main["ms_per_frame_by_stage"].items()},
+        "runs": runs,
     }
+    if "sequential" in runs:
+        report["speedup_vs_sequential"] = main["frames_per_s"] / runs["sequential"]["frames_per_s"]
+    return report
 
 
 def machine() -> dict:

@@ -7,7 +7,8 @@ to choose a checkpoint), or from raw videos/images prepared on the fly.
 
 Means weigh people, not frames: each person's samples are averaged first, and the 95% interval
 bootstraps people (``evaluation.people``). ``evaluate_levels`` adds the full-resolution
-evaluation of ``evaluation.fullres`` (the whole pipeline on the original photos).
+evaluation of ``evaluation.fullres`` (the whole pipeline on the original photos), and the video
+evaluation of ``evaluation.video`` (``mouthsynth video``'s frame loop on consecutive frames).
 """
 
 from __future__ import annotations
@@ -360,7 +361,7 @@ def _vgg19_or_reason(result: Evaluation):
     return run
 
 
-LEVELS = ("crop", "full", "both")
+LEVELS = ("crop", "full", "both", "video")
 
 
 @dataclass
@@ -373,6 +374,7 @@ class LevelResults:
     level: str
     crop: Evaluation | None = None
     full: object | None = None  # fullres.FullEvaluation
+    video: object | None = None  # video.VideoEvaluation
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -381,13 +383,19 @@ class LevelResults:
         out.update(
             split=self.split,
             level=self.level,
-            levels=[name for name, part in (("crop", self.crop), ("full", self.full)) if part is not None],
+            levels=[
+                name
+                for name, part in (("crop", self.crop), ("full", self.full), ("video", self.video))
+                if part is not None
+            ],
             weighting="each person weighs the same; 95% CIs bootstrap people",
             notes=self.notes,
             lower_is_better=LOWER_IS_BETTER,
         )
         if self.full is not None:
             out["full"] = self.full.to_json()
+        if self.video is not None:
+            out["video"] = self.video.to_json()
         return out
 
 
@@ -404,10 +412,12 @@ def evaluate_levels(
     hide: str = "blur",
     cfg: Config | None = None,
     progress: bool = False,
+    video_frames: int | None = None,
 ) -> LevelResults:
     """``crop``: the crop-level evaluation of every sample; ``full``: the whole pipeline on the
     original photos and on every ``full_every``-th frame of the videos; ``both``: crops of every
-    sample and the full level on the photos."""
+    sample and the full level on the photos; ``video``: ``mouthsynth video``'s frame loop on the
+    first ``video_frames`` consecutive frames of every video (``evaluation.video``)."""
     from mouthsynth.errors import ConfigError
     from mouthsynth.evaluation import fullres
 
@@ -419,6 +429,27 @@ def evaluate_levels(
     name = str(data[0] if len(data) == 1 else [str(d) for d in data])
     info = {"path": str(model)} if backend != "onnx" else model_identity(model)
     result = LevelResults(name, info, split if prepared else None, level)
+    if level == "video":
+        from mouthsynth.evaluation import video as video_eval
+        from mouthsynth.inference.synthesizer import MouthSynthesizer
+
+        if prepared:
+            sources = fullres.prepared_sources(data[0], split, True)
+        else:
+            sources = fullres.raw_sources(data, True)
+        sources = [s for s in sources if s.is_video]
+        if not sources:
+            raise InputError(data[0], f"no videos in the {split if prepared else 'given'} data")
+        synth = MouthSynthesizer(model, backend=backend, config=copy.deepcopy(cfg))
+        result.video = video_eval.evaluate_videos(
+            sources,
+            synth,
+            [b for b in baselines if b == "telea"] or list(baselines)[:1],
+            video_frames or video_eval.VIDEO_FRAMES,
+            hide=hide,
+            progress=progress,
+        )
+        return result
     if level in ("crop", "both"):
         result.crop = evaluate(data, model, list(baselines), max_samples, split, cfg, blends, backend)
     if level in ("full", "both"):

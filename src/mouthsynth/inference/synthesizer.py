@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.resources
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -255,6 +256,32 @@ class MouthSynthesizer:
             )
         return Result(out, white, union, results)
 
+    # --- personalised models ---------------------------------------------------------------
+    def personalize(
+        self,
+        inputs: str | Path | list[str | Path],
+        out: str | Path,
+        minutes: float | None = 5.0,
+        steps: int | None = None,
+        overwrite: bool = False,
+        progress: bool = True,
+        **kwargs,
+    ) -> MouthSynthesizer:
+        """Fine-tune the shipped generator on one person's footage (videos, images, folders),
+        write the model to ``out`` (.onnx, card beside it) and return a synthesiser that uses it
+        with this one's settings. Needs the training extra (torch); ``kwargs`` go to
+        ``mouthsynth.training.personalize.personalize`` (``state``, ``overrides``, ``note``)."""
+        import copy
+
+        from mouthsynth.training.personalize import personalize  # the training stack, only here
+
+        paths = [inputs] if isinstance(inputs, str | Path) else list(inputs)
+        result = personalize(
+            [Path(p) for p in paths], out, minutes, steps, overwrite, progress=progress, **kwargs
+        )
+        cfg = copy.deepcopy(self.cfg)
+        return MouthSynthesizer(result.model, config=cfg, landmarks=self._landmarks)
+
     # --- videos --------------------------------------------------------------------------
     def video_writer(self, path: str | Path, fps, width: int, height: int, **kwargs):
         """A VideoWriter with this configuration's H.264 settings (``inference.video_crf`` and
@@ -264,60 +291,198 @@ class MouthSynthesizer:
         inf = self.cfg.inference
         return VideoWriter(path, fps, width, height, crf=inf.video_crf, preset=inf.video_preset, **kwargs)
 
+    def video_crop_side(self, outer_lip: np.ndarray) -> int:
+        """``crop_side``, capped by ``inference.video_max_crop_size`` when that is set."""
+        side = self.crop_side(outer_lip)
+        cap = self.cfg.inference.video_max_crop_size
+        return max(self.size, min(side, cap // 32 * 32)) if cap > 0 else side
+
     def process_video(
-        self, in_path: str | Path, out_path: str | Path, overwrite: bool = False, progress: bool = True
+        self,
+        in_path: str | Path,
+        out_path: str | Path,
+        overwrite: bool = False,
+        progress: bool = True,
+        max_frames: int | None = None,
     ) -> dict:
-        """Stream ``in_path`` to ``out_path``: same frame count, fps and size, audio copied."""
+        """Stream ``in_path`` to ``out_path``: same frame count, fps and size, audio copied.
+        With ``inference.video_threads`` decoding and encoding run in threads of their own.
+        The stats include ``seconds_by_stage`` (decode and encode: their threads' busy time)."""
         from tqdm import tqdm
 
-        from mouthsynth.io.video import VideoReader
+        from mouthsynth.io.video import Prefetcher, VideoReader
 
         stats = {"frames": 0, "synthesised": 0, "no_face": 0, "closed": 0, "seconds": 0.0}
         start = time.perf_counter()
-        tracker = FaceTracker(self.cfg)
+        threads = self.cfg.inference.video_threads
         with VideoReader(in_path) as reader:
+            filler = VideoFiller(self, fps=float(reader.fps))
             writer = self.video_writer(
-                out_path, reader.fps, reader.width, reader.height, audio_from=in_path, overwrite=overwrite
+                out_path,
+                reader.fps,
+                reader.width,
+                reader.height,
+                audio_from=in_path,
+                overwrite=overwrite,
+                threaded=threads,
             )
+            frames = Prefetcher(reader) if threads else _Timed(reader)
             try:
                 bar = tqdm(
                     total=reader.frame_count or None, unit="frame", disable=not progress, dynamic_ncols=True
                 )
-                for index, frame in enumerate(reader):
-                    t = index / float(reader.fps)
-                    faces = tracker.update(self.landmarks, frame, t)
-                    if not faces:
-                        stats["no_face"] += 1
-                        writer.write(frame)
-                    else:
-                        # The tracker's hysteresis decides open/closed, not the raw threshold.
-                        result = self.fill_faces(frame, [f for f, is_open in faces if is_open], force=True)
-                        if result.synthesised:
-                            stats["synthesised"] += 1
-                        else:
-                            stats["closed"] += 1
-                        writer.write(result.image)
+                for index, frame in enumerate(frames):
+                    if max_frames is not None and index >= max_frames:
+                        break
+                    out, status = filler(frame, index / float(reader.fps))
+                    stats[status] += 1
+                    t0 = time.perf_counter()
+                    writer.write(out)
+                    filler.times["encode_wait"] += time.perf_counter() - t0
                     stats["frames"] += 1
                     bar.update(1)  # tqdm shows the rate in frame/s
                 bar.total = stats["frames"]  # the container's count can be an estimate
                 bar.close()
             except BaseException:
+                frames.close()
                 writer.abort()
                 raise
+            frames.close()
             writer.close()
         stats["seconds"] = time.perf_counter() - start
+        stages = {"decode": frames.busy, **{k: v for k, v in filler.times.items() if k != "encode_wait"}}
+        stages["encode"] = writer.busy if threads else filler.times["encode_wait"]
+        stats["seconds_by_stage"] = stages
+        stats["threads"] = threads
         return stats
+
+
+class _Timed:
+    """The frames of a reader, timed, in the calling thread (``Prefetcher``'s interface)."""
+
+    def __init__(self, items):
+        self._it = iter(items)
+        self.busy = 0.0
+
+    def __iter__(self):
+        while True:
+            start = time.perf_counter()
+            item = next(self._it, None)
+            self.busy += time.perf_counter() - start
+            if item is None:
+                return
+            yield item
+
+    def close(self) -> None:
+        pass
+
+
+class VideoFiller:
+    """The frame loop of ``process_video``: landmarks tracked over frames, every open mouth cut
+    at its own side (capped by ``inference.video_max_crop_size``), generated, temporally
+    filtered (``inference.video_temporal``) and pasted back.
+
+    ``filler(frame, t)`` -> (output frame, "synthesised" | "closed" | "no_face"). The two halves
+    can be called apart: ``track(frame, t)`` finds the faces, ``fill(image, tracked)`` fills the
+    open ones in ``image`` (``mouthsynth evaluate`` tracks the original frame and fills a copy
+    with the interior hidden). Several fillers may share one tracker (each keeps its own
+    temporal state per face). ``temporal``: the filter's strength (None: the config's) or a
+    ``TemporalFilter``. ``times`` adds up seconds per stage."""
+
+    def __init__(
+        self,
+        synth: MouthSynthesizer,
+        tracker: FaceTracker | None = None,
+        temporal=None,
+        fps: float = 30.0,
+    ):
+        from mouthsynth.errors import ConfigError
+        from mouthsynth.inference.temporal import TemporalFilter
+
+        self.synth = synth
+        self.tracker = tracker or FaceTracker(synth.cfg, fps=fps)
+        inf = synth.cfg.inference
+        if isinstance(temporal, TemporalFilter):
+            self.filter = temporal
+        else:
+            strength = inf.video_temporal if temporal is None else temporal
+            try:
+                self.filter = TemporalFilter(strength, inf.video_temporal_motion, inf.video_temporal_cut)
+            except ValueError as exc:
+                raise ConfigError(f"config keys 'inference.video_temporal*': {exc}") from exc
+        self._key = ("temporal", id(self))  # this filler's state in the tracker's track dicts
+        self.times: dict[str, float] = defaultdict(float)
+
+    def track(self, frame: np.ndarray, t: float) -> list[tuple[FaceLandmarks, bool, dict]]:
+        """Every face: its smoothed landmarks, whether it counts as open, and its track."""
+        start = time.perf_counter()
+        faces = self.tracker.update(self.synth.landmarks, frame, t)
+        self.times["landmarks"] += time.perf_counter() - start
+        return [(f, is_open, tr) for (f, is_open), tr in zip(faces, self.tracker.tracks, strict=True)]
+
+    def fill(
+        self, image: np.ndarray, tracked: list[tuple[FaceLandmarks, bool, dict]]
+    ) -> tuple[np.ndarray, int]:
+        """Fill the open faces of ``tracked`` in ``image``: the output frame and how many faces
+        were filled. The frame is what ``fill_crops`` gives for the same crops (with the
+        temporal filter off), without the image-sized masks and white-filled copy it also
+        builds: only the pixels around each mouth are touched."""
+        from mouthsynth.inference.temporal import TemporalState
+
+        synth, inf = self.synth, self.synth.cfg.inference
+        start = time.perf_counter()
+        todo = []
+        for face, is_open, track in tracked:
+            state = track.setdefault(self._key, TemporalState())
+            if not is_open:
+                if state.fill is not None:
+                    state.reset()
+                continue
+            crop = cut_mouth(image, face, synth.video_crop_side(face.outer_lip), synth.cfg.geometry)
+            todo.append((crop, state))
+        if not todo:
+            return image, 0
+        now = time.perf_counter()
+        self.times["crops"] += now - start
+        generated = {}
+        for side in sorted({c.size for c, _ in todo}):  # one generator call per crop side
+            group = [c for c, _ in todo if c.size == side]
+            out = synth.generator.run_crops(
+                np.stack([c.white_filled for c in group]), np.stack([c.mask for c in group])
+            )
+            generated.update({id(c): g for c, g in zip(group, out, strict=True)})
+        start, now = now, time.perf_counter()
+        self.times["generation"] += now - start
+        for crop, state in todo:
+            generated[id(crop)] = self.filter(state, crop, generated[id(crop)])
+        start, now = now, time.perf_counter()
+        self.times["temporal"] += now - start
+        out = image  # composite() returns a new image: the input is never changed
+        for crop, _ in todo:
+            alpha = crop_alpha(crop, cfg=synth.cfg.geometry)
+            out = composite(out, crop, generated[id(crop)], inf.blend, inf.color_match, alpha=alpha)
+        self.times["compositing"] += time.perf_counter() - now
+        return out, len(todo)
+
+    def __call__(self, frame: np.ndarray, t: float) -> tuple[np.ndarray, str]:
+        tracked = self.track(frame, t)
+        if not tracked:
+            return frame, "no_face"
+        out, filled = self.fill(frame, tracked)
+        return out, "synthesised" if filled else "closed"
 
 
 class FaceTracker:
     """Landmarks over video frames: the face detector only when needed (tracking from the last
     frame's boxes), One-Euro smoothing of the lips per face, and hysteresis on open/closed so the
-    mask does not flicker on and off around the threshold."""
+    mask does not flicker on and off around the threshold. ``tracks`` lists the current faces'
+    tracks (dicts), in the order ``update`` returned them."""
 
-    # While every face is tracked, new faces are looked for every REFRESH_EVERY frames by a quick
-    # detector pass at the frame's own resolution (faces from ~80 px), and by the full, upsampled
-    # one (faces from ~60 px; 4x the cost, 0.45 s on a 720p frame on 2 cores) every
-    # REDETECT_EVERY frames. A lost face triggers the full detector at once.
+    # While every face is tracked, new faces are looked for every ``inference.video_quick_detect_s``
+    # by a quick detector pass at the frame's own resolution (faces from ~80 px), and by the full,
+    # upsampled one (faces from ~60 px; 4x the cost, 0.45 s on a 720p frame on 2 cores) every
+    # ``inference.video_full_detect_s`` (in frames at 30 fps: the defaults below). A lost face
+    # triggers the full detector at once.
     REFRESH_EVERY = 30
     REDETECT_EVERY = 150
     # Hysteresis around geometry.min_open: a closed mouth must open past 1.2x the threshold to
@@ -325,7 +490,9 @@ class FaceTracker:
     OPEN_ABOVE = 1.2
     CLOSE_BELOW = 0.8
 
-    def __init__(self, cfg: Config, propose: Callable[[np.ndarray], list[tuple]] | None = None):
+    def __init__(
+        self, cfg: Config, propose: Callable[[np.ndarray], list[tuple]] | None = None, fps: float = 30.0
+    ):
         from mouthsynth.landmarks.smoothing import OneEuroFilter
 
         self.cfg = cfg
@@ -333,6 +500,9 @@ class FaceTracker:
         self.tracks: list[dict] = []
         self.frame = 0
         self._propose = propose
+        inf = cfg.inference
+        self.refresh_every = _every(inf.video_quick_detect_s, fps)
+        self.redetect_every = _every(inf.video_full_detect_s, fps)
 
     def propose(self, frame: np.ndarray) -> list[tuple]:
         """Face boxes from the quick pass (no upsampling)."""
@@ -344,10 +514,10 @@ class FaceTracker:
 
     def _boxes(self, frame: np.ndarray) -> list[tuple] | None:
         """The boxes to mesh this frame, or None for a full detection."""
-        if not self.tracks or self.frame % self.REDETECT_EVERY == 0:
+        if not self.tracks or (self.redetect_every and self.frame % self.redetect_every == 0):
             return None
         boxes = [tr["box"] for tr in self.tracks]
-        if self.frame % self.REFRESH_EVERY == 0:
+        if self.refresh_every and self.frame % self.refresh_every == 0:
             boxes += [b for b in self.propose(frame) if all(box_iou(b, t) < 0.3 for t in boxes)]
         return boxes
 
@@ -379,6 +549,11 @@ class FaceTracker:
         return out
 
 
+def _every(seconds: float, fps: float) -> int:
+    """A period in seconds as a number of frames (at least 1); 0 stays 0 (never)."""
+    return max(1, round(seconds * fps)) if seconds > 0 else 0
+
+
 def _check_image(image: np.ndarray) -> np.ndarray:
     if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         shape = getattr(image, "shape", None)
@@ -403,4 +578,4 @@ def check_mask(mask: np.ndarray, shape: tuple[int, ...], name: str = "<mask>") -
     return mask
 
 
-__all__ = ["FaceResult", "MouthSynthesizer", "Result", "default_model_path"]
+__all__ = ["FaceResult", "FaceTracker", "MouthSynthesizer", "Result", "VideoFiller", "default_model_path"]

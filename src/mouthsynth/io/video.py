@@ -11,6 +11,10 @@ variable frame rates make the header's count wrong on sound files (a clip cut by
 declare every stored frame, shown or not); when it disagrees with duration x fps, the count is
 estimated from the duration instead and the mismatch is logged at info level.
 
+Decoding and encoding can each run in a thread of their own (``Prefetcher`` ahead of the reader,
+``VideoWriter(threaded=True)``): FFmpeg releases the GIL while it decodes, converts and encodes, so
+on two cores both overlap the landmarks and the generator.
+
 Variable frame rate input is written at its average rate with the same frame count, so the
 duration and the audio sync are kept. Odd frame sizes are encoded in yuv444p: 4:2:0 H.264 cannot
 represent an odd width or height at all (its chroma and its cropping work in 2-pixel units), and
@@ -23,8 +27,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
 import tempfile
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -251,8 +258,15 @@ class VideoWriter:
         overwrite: bool = False,
         crf: int = 18,
         preset: str = "veryfast",
+        threaded: bool = False,
+        queue_size: int = 8,
     ):
         self.path = prepare_output(Path(path), overwrite)
+        self.busy = 0.0  # seconds spent converting and encoding (in the thread when threaded)
+        self._queue: queue.Queue | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._queued = 0
         self.size = (int(width), int(height))
         self.fps = Fraction(fps).limit_denominator(100_000)
         if self.fps <= 0 or width <= 0 or height <= 0:
@@ -290,29 +304,75 @@ class VideoWriter:
         except BaseException:
             self.abort()
             raise
+        if threaded:
+            self._queue = queue.Queue(maxsize=max(1, queue_size))
+            self._thread = threading.Thread(target=self._encode_loop, name="mouthsynth-encode", daemon=True)
+            self._thread.start()
+
+    def _encode_loop(self) -> None:
+        assert self._queue is not None
+        while True:
+            frame = self._queue.get()
+            if frame is None:
+                return
+            if self._error is not None:
+                continue  # drain: the caller learns of the error at its next write or close
+            try:
+                self._encode(frame)
+            except BaseException as exc:  # handed to the caller's thread
+                self._error = exc
+
+    def _raise_pending(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
     def write(self, frame: np.ndarray) -> None:
+        """Queue (threaded) or encode one frame. A threaded writer keeps a reference to
+        ``frame`` until it is encoded: do not change the array afterwards."""
         expected = (self.size[1], self.size[0], 3)
         if frame.shape != expected or frame.dtype != np.uint8:
             raise ValueError(f"{self.path}: frame {frame.shape} {frame.dtype}, expected {expected} uint8")
+        if self._queue is None:
+            self._encode(frame)
+            return
+        self._raise_pending()
+        self._queue.put(frame)
+        self._queued += 1
+
+    def _encode(self, frame: np.ndarray) -> None:
+        start = time.perf_counter()
         video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
         video_frame.pts = self._index
         self._index += 1
         self._container.mux(self._stream.encode(video_frame))
         if self._audio is not None:
             self._audio.mux_until(self._container, float(self._index / self.fps))
+        self.busy += time.perf_counter() - start
 
     @property
     def frames_written(self) -> int:
-        return self._index
+        """Frames handed to the writer (encoded, or queued for the encoding thread)."""
+        return self._index if self._queue is None else self._queued
+
+    def _join(self) -> None:
+        """Stop the encoding thread once it has encoded everything queued."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
 
     def close(self) -> Path:
         try:
+            self._join()
+            self._raise_pending()
+            start = time.perf_counter()
             self._container.mux(self._stream.encode())  # flush the encoder's delayed frames
             if self._audio is not None:
                 self._audio.mux_until(self._container, None)
                 self._audio.close()
             self._container.close()
+            self.busy += time.perf_counter() - start
         except BaseException:
             self.abort()
             raise
@@ -320,6 +380,12 @@ class VideoWriter:
         return self.path
 
     def abort(self) -> None:
+        if self._thread is not None:
+            self._error = self._error or RuntimeError("aborted")  # the thread drains without encoding
+            try:
+                self._join()
+            except Exception:
+                pass
         for closable in (getattr(self, "_container", None), self._audio):
             try:
                 if closable is not None:
@@ -336,6 +402,72 @@ class VideoWriter:
             self.close()
         else:
             self.abort()
+
+
+class Prefetcher:
+    """Iterate ``items`` (e.g. a VideoReader) in a background thread, up to ``depth`` items
+    ahead. Errors raised there are raised here, in order. ``busy`` counts the seconds the thread
+    spent producing items; ``close()`` (or leaving a ``with`` block) stops it early."""
+
+    _END = object()
+
+    def __init__(self, items: Iterable, depth: int = 8):
+        self._items = items
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, depth))
+        self._stop = threading.Event()
+        self.busy = 0.0
+        self._thread = threading.Thread(target=self._run, name="mouthsynth-decode", daemon=True)
+        self._thread.start()
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            it = iter(self._items)
+            while not self._stop.is_set():
+                start = time.perf_counter()
+                try:
+                    item = next(it)
+                except StopIteration:
+                    break
+                finally:
+                    self.busy += time.perf_counter() - start
+                if not self._put((item, None)):
+                    return
+        except BaseException as exc:  # handed to the consumer
+            self._put((None, exc))
+            return
+        self._put((self._END, None))
+
+    def __iter__(self) -> Iterator:
+        try:
+            while True:
+                item, error = self._queue.get()
+                if error is not None:
+                    raise error
+                if item is self._END:
+                    return
+                yield item
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join()
+
+    def __enter__(self) -> Prefetcher:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def iter_audio_packets(path: str | Path) -> Iterator[bytes]:
