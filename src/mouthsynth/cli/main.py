@@ -31,6 +31,7 @@ COMMANDS = {
     "evaluate": "evaluate",
     "bench": "bench",
     "transfer": "transfer",
+    "personalize": "personalize",
 }
 
 
