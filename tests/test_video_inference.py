@@ -156,6 +156,7 @@ def test_tracker_runs_the_face_detector_only_to_re_detect():
         return [(500.0, 500.0, 600.0, 600.0)]  # a second face the quick pass found
 
     cfg = Config()
+    cfg.inference.video_full_detect_s = 5.0  # the full detector also on a schedule
     tracker, backend = FaceTracker(cfg, propose=propose), ScriptedBackend(script)
     seen_boxes = []
     detect = backend.detect
@@ -266,4 +267,6 @@ def test_detection_schedule_follows_the_config_in_seconds():
         tracker.update(backend, frame, index / 25.0)
     assert backend.full_detections == 1 and proposals == []  # only to start: the face is never lost
     cfg = Config()
+    cfg.inference.video_full_detect_s = 5.0
     assert FaceTracker(cfg, fps=25.0).refresh_every == 25 and FaceTracker(cfg, fps=25.0).redetect_every == 125
+    assert FaceTracker(Config(), fps=25.0).redetect_every == 0  # the default: only when a face is lost

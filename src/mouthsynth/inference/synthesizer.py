@@ -481,8 +481,8 @@ class FaceTracker:
     # While every face is tracked, new faces are looked for every ``inference.video_quick_detect_s``
     # by a quick detector pass at the frame's own resolution (faces from ~80 px), and by the full,
     # upsampled one (faces from ~60 px; 4x the cost, 0.45 s on a 720p frame on 2 cores) every
-    # ``inference.video_full_detect_s`` (in frames at 30 fps: the defaults below). A lost face
-    # triggers the full detector at once.
+    # ``inference.video_full_detect_s`` (default: never while tracked). A lost face triggers the
+    # full detector at once. The constants below are the 1 s / 5 s schedule in frames at 30 fps.
     REFRESH_EVERY = 30
     REDETECT_EVERY = 150
     # Hysteresis around geometry.min_open: a closed mouth must open past 1.2x the threshold to
