@@ -18,7 +18,7 @@ CLIP = "dreamtalk_W011_front_happy_level3_001.mp4"  # mead_W011, a validation sp
 OPEN_PHOTO = "stargan-v2_006930.jpg"
 NO_FACE = "liveportrait_s41.jpg"  # a cat
 # A tiny recipe for tests: small batches, no VGG, a few steps: seconds on 2 cores.
-FAST = ["train.batch_size=4", "losses.perceptual=0", "train.lr=3e-4", "train.ema_decay=0.5"]
+FAST = ["train.batch_size=4", "losses.perceptual=0", "train.lr=0.0003", "train.ema_decay=0.5"]
 
 
 def _sha(path) -> str:
@@ -153,7 +153,7 @@ def test_refuses_the_shipped_model_existing_outputs_and_bad_budgets(photos_dir, 
 def test_recipe_config_follows_the_state_and_takes_overrides(tmp_path):
     from mouthsynth.training.personalize import default_state_path, recipe_config
 
-    cfg = recipe_config(default_state_path(), ["train.lr=5e-5"])
+    cfg = recipe_config(default_state_path(), ["train.lr=0.00005"])
     assert cfg.model.width == 1.0 and cfg.data.size == 128 and cfg.data.sizes == ""
     assert cfg.losses.perceptual_crop == "local" and cfg.losses.adv_global == 0
     assert cfg.train.lr == 5e-5

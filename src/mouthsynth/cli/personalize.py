@@ -25,7 +25,7 @@ def command(
         ),
     ] = None,
     set_: Annotated[
-        list[str], typer.Option("--set", help="Recipe override KEY=VALUE, e.g. train.lr=2e-4 (repeatable).")
+        list[str], typer.Option("--set", help="Recipe override KEY=VALUE, e.g. train.lr=0.0002 (repeatable).")
     ] = [],  # noqa: B006
 ) -> None:
     """Find the open-mouth frames of the footage, fine-tune the shipped generator on them within
