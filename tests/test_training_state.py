@@ -148,3 +148,15 @@ def test_committed_default_state_fits_the_default_generator():
     size = sum(p.stat().st_size for p in (REPO / "src/mouthsynth/models/default_state").iterdir())
     assert size < 10e6  # the budget per committed update
     assert all(torch.isfinite(p.detach()).all() for p in G.parameters())
+
+
+def test_multi_size_and_number_settings_are_checked():
+    from mouthsynth.config import parse_sizes
+    from mouthsynth.errors import ConfigError
+
+    cfg = load_config(None, ["train.lr=3e-4", "data.sizes=128,192,256"])
+    assert cfg.train.lr == 0.0003  # YAML 1.1 reads 3e-4 as a string
+    assert parse_sizes(cfg.data) == [128, 192, 256] and parse_sizes(load_config().data) == [128]
+    for bad in ("data.sizes=128,100", "data.sizes=big", "train.val_sizes=100", "data.identity_balance=2"):
+        with pytest.raises(ConfigError, match=bad.split("=")[0]):
+            load_config(None, [bad])

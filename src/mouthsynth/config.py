@@ -235,6 +235,11 @@ def _coerce(key: str, value: Any, annotation: Any) -> Any:
             value = yaml.safe_load(value)
         except yaml.YAMLError as exc:
             raise ConfigError(f"config key '{key}': cannot parse {value!r}") from exc
+        if target is float and isinstance(value, str):
+            try:  # YAML 1.1 reads 3e-4 (no dot) as a string; a number is what was meant
+                value = float(value)
+            except ValueError:
+                pass
     if target is bool:
         if isinstance(value, bool):
             return value
@@ -287,6 +292,13 @@ def _validate(cfg: Config) -> None:
     checks = [
         ("data.sizes", all(s % 32 == 0 and s >= 32 for s in sizes), "every side a multiple of 32, >= 32"),
         ("data.identity_balance", 0.0 <= cfg.data.identity_balance <= 1.0, "must be in [0, 1]"),
+        (
+            "train.val_sizes",
+            all(
+                x.isdigit() and int(x) % 32 == 0 for x in cfg.train.val_sizes.replace(" ", "").split(",") if x
+            ),
+            "comma-separated sides, each a multiple of 32",
+        ),
         ("data.size", cfg.data.size % 32 == 0 and cfg.data.size >= 32, "must be a multiple of 32, >= 32"),
         ("train.batch_size", cfg.train.batch_size >= 1, "must be >= 1"),
         ("train.lr", cfg.train.lr > 0, "must be > 0"),

@@ -23,7 +23,8 @@ def command(
         Path | None,
         typer.Option(
             help="Also write the checkpoint's compact training state here (weights of G, its EMA and "
-            "both Ds; what `mouthsynth train --init-from` continues), e.g. src/mouthsynth/models/default_state."
+            "both Ds; what `mouthsynth train --init-from` continues), e.g. "
+            "src/mouthsynth/models/default_state."
         ),
     ] = None,
 ) -> None:

@@ -399,7 +399,9 @@ class Trainer:
         G = self.ema.model.eval()
         out: dict[str, float] = {}
         l1_sides, psnr_sides = [], []
-        for side in sorted(set(parse_sizes(self.cfg.data))):
+        text = self.cfg.train.val_sizes.strip()
+        sides = [int(x) for x in text.split(",") if x.strip()] if text else parse_sizes(self.cfg.data)
+        for side in sorted(set(sides)):
             l1s, mses = [], []
             for start in range(0, len(indices), 32):
                 items = [self.val_set[(i, side)] for i in indices[start : start + 32]]
