@@ -18,14 +18,19 @@ def command(
     strength: Annotated[float, typer.Option(help="Scale of the transferred motion.")] = 1.0,
     keep_audio: Annotated[str, typer.Option(help="driver, target or none.")] = "driver",
     driver_neutral: Annotated[
-        Path | None, typer.Option(help="Image of the driver with a neutral mouth (default: first frame).")
-    ] = None,
+        str,
+        typer.Option(
+            help="The driver's neutral mouth: 'auto' (estimated from its most closed frames), "
+            "a driver frame index, or an image of the driver with a neutral mouth."
+        ),
+    ] = "auto",
     max_frames: Annotated[int | None, typer.Option(help="Stop after this many frames (a preview).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
 ) -> None:
     """Transfer the driver's mouth motion (relative to its neutral mouth, normalised for face size,
-    position and roll) to the target: the target's lower face is warped to the new lip shape and
-    the new mouth interior is synthesised. Eyes, forehead and background do not move."""
+    position and head pose) to the target: the target's jaw rotates and its lips move as the
+    driver's, the lower face is warped to the new shape and the new mouth interior is
+    synthesised. Eyes, nose, forehead and background do not move."""
     with user_errors():
         from mouthsynth.config import load_config
         from mouthsynth.inference.synthesizer import MouthSynthesizer
@@ -33,7 +38,16 @@ def command(
 
         synth = MouthSynthesizer(model, config=load_config())
         stats = transfer(
-            driver, target, out, synth, strength, keep_audio, driver_neutral, overwrite, max_frames=max_frames
+            driver,
+            target,
+            out,
+            synth,
+            strength,
+            keep_audio,
+            driver_neutral,
+            overwrite,
+            max_frames=max_frames,
+            log=console.print,
         )
         console.print(
             f"wrote {out}: {stats.frames} frames in {stats.seconds:.1f} s, "

@@ -3,8 +3,9 @@ to another face.
 
 Both faces are brought into a canonical frame by a similarity transform fitted to points that do
 not move when the mouth does (eye corners, nose bridge): eyes level, inter-ocular distance 1. The
-driver's motion is its displacement from its neutral frame in that frame, rescaled by the ratio
-of the two faces' mouth widths (a wide mouth opens wider), and added to the target's points.
+driver's motion is its displacement from its neutral mouth in that frame (neutral.py), split
+into a jaw rotation (jaw.py) and the lips' own motion, rescaled by the ratio of the two faces'
+mouth widths (a wide mouth opens wider), and applied to the target's points.
 Needs the 478-point MediaPipe mesh.
 """
 
@@ -18,6 +19,7 @@ import numpy as np
 from mouthsynth.errors import MouthSynthError
 from mouthsynth.landmarks.base import FaceLandmarks
 from mouthsynth.landmarks.mediapipe_backend import INNER_LIP, OUTER_LIP
+from mouthsynth.transfer.jaw import MESH_POINTS, JawModel
 
 # Eye corners and nose bridge: they stay put while the mouth and jaw move.
 STABLE = [33, 133, 362, 263, 168, 6, 197]
@@ -25,6 +27,9 @@ STABLE = [33, 133, 362, 263, 168, 6, 197]
 AROUND_MOUTH = [57, 287, 43, 273, 106, 335, 182, 406, 83, 313, 18, 200, 199, 175, 164, 92, 322, 167, 393]
 JAW = [172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397]
 MOVING = list(dict.fromkeys(INNER_LIP + OUTER_LIP + AROUND_MOUTH + JAW))
+LIPS = list(dict.fromkeys(INNER_LIP + OUTER_LIP))
+# Skin near the lips follows their own motion with this falloff (inter-ocular units).
+SKIN_FOLLOW = 0.12
 # Points that must not move: eyes, nose, cheekbones, upper face oval.
 ANCHORS = [
     33,
@@ -78,9 +83,16 @@ def mouth_width(points: np.ndarray) -> float:
 
 @dataclass
 class MotionTransfer:
-    """Driver neutral + target neutral -> target points for every driver frame."""
+    """Driver neutral + target face -> target points for every driver frame.
 
-    driver_neutral: np.ndarray  # (478, 2) image px of the driver's neutral frame
+    The driver's motion (its aligned canonical points minus its neutral, neutral.py) splits into
+    a jaw rotation (jaw.py), fitted to its chin and jaw line, and the lips' own motion beyond it.
+    The target's lower face rotates by the same jaw angle; its lips add the driver's residual
+    lip motion, rescaled by the ratio of the mouth widths, and the skin near the lips follows it
+    with a falloff. The upper lip moves only by its own motion; the nose and above never move.
+    """
+
+    driver_neutral: np.ndarray  # (478, 2) canonical points of the driver's neutral mouth
     target: np.ndarray  # (478, 2) image px of the target face
     strength: float = 1.0
 
@@ -89,25 +101,51 @@ class MotionTransfer:
             raise MouthSynthError(
                 "mouth motion transfer needs the MediaPipe mesh (landmarks.backend=mediapipe)"
             )
-        self._driver_neutral_canon = apply(canonical_transform(self.driver_neutral), self.driver_neutral)
         self._target_to_canon = canonical_transform(self.target)
-        self._target_canon = apply(self._target_to_canon, self.target)
+        self._target_canon = apply(self._target_to_canon, self.target.astype(np.float64))
         self._canon_to_target = cv2.invertAffineTransform(self._target_to_canon)
-        driver_w = mouth_width(self._driver_neutral_canon)
+        self._driver_jaw = JawModel(self.driver_neutral)
+        self._target_jaw = JawModel(self._target_canon)
+        driver_w = mouth_width(self.driver_neutral)
         target_w = mouth_width(self._target_canon)
         self._scale = target_w / driver_w if driver_w > 1e-6 else 1.0
+        # Every mesh point from the nose's base down moves (many by nothing: they hold the skin).
+        y = self._target_canon[:MESH_POINTS, 1]
+        below_nose = np.flatnonzero(y >= self._target_canon[2, 1] + 0.02)
+        self.moving = np.array(sorted(set(below_nose.tolist()) | set(LIPS)))
+        # Skin near the lips follows their own motion, fading with distance from the lip line.
+        skin = np.setdiff1d(self.moving, LIPS)
+        lips = self._target_canon[OUTER_LIP]
+        dist = np.linalg.norm(self._target_canon[skin][:, None] - lips[None], axis=2)
+        self._skin = skin
+        self._skin_lip = np.asarray(OUTER_LIP)[dist.argmin(1)]
+        self._skin_follow = np.exp(-((dist.min(1) / SKIN_FOLLOW) ** 2))
 
-    def displacement(self, driver_points: np.ndarray) -> np.ndarray:
-        """Driver motion in canonical units, scaled to the target's mouth, for MOVING points."""
-        canon = apply(canonical_transform(driver_points), driver_points)
-        return (canon[MOVING] - self._driver_neutral_canon[MOVING]) * self._scale * self.strength
+    def jaw(self, driver_canon: np.ndarray) -> float:
+        """sin of the driver's jaw angle relative to its neutral."""
+        return self._driver_jaw.fit(driver_canon)
 
-    def target_points(self, driver_points: np.ndarray) -> np.ndarray:
+    def displacement(self, driver_canon: np.ndarray) -> np.ndarray:
+        """(478, 2) canonical motion of every target point for one driver frame (aligned
+        canonical points, neutral.DriverMotion.frames)."""
+        k = self._scale * self.strength
+        sin_d = self._driver_jaw.fit(driver_canon)
+        residual = np.zeros_like(self._target_canon)
+        residual[LIPS] = (driver_canon[LIPS] - self.driver_neutral[LIPS]) - self._driver_jaw.displacement(
+            sin_d, LIPS
+        )
+        residual *= k
+        disp = np.zeros_like(self._target_canon)
+        disp[self.moving] = self._target_jaw.displacement(sin_d * k, self.moving)
+        disp[LIPS] += residual[LIPS]
+        disp[self._skin] += self._skin_follow[:, None] * residual[self._skin_lip]
+        return disp
+
+    def target_points(self, driver_canon: np.ndarray) -> np.ndarray:
         """All target points (478, 2) with the driver's mouth motion applied, in target image px."""
-        moved = self._target_canon.copy()
-        moved[MOVING] += self.displacement(driver_points)
+        moved = self._target_canon + self.displacement(driver_canon)
         out = self.target.astype(np.float64).copy()
-        out[MOVING] = apply(self._canon_to_target, moved[MOVING])
+        out[self.moving] = apply(self._canon_to_target, moved[self.moving])
         # The two lip contours must not cross: a lower lip above the upper one means "closed".
         _uncross_lips(out)
         return out.astype(np.float32)

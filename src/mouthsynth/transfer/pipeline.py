@@ -1,13 +1,16 @@
 """`mouthsynth transfer`: a driver's mouth motion moves a target face's mouth, and the generator
 paints the new interior.
 
-Per driver frame: the driver's landmarks, relative to its neutral mouth, normalised for face
-size, position and head roll (motion.py); the target's lower face warped so its lips take the new
+First the driver's landmarks over the whole clip, its neutral mouth (estimated from its most
+closed frames unless given) and its motion against it, normalised for face size, position and
+head pose (neutral.py). Then per frame: the driver's jaw angle and lip motion applied to the
+target (motion.py, jaw.py); the target's lower face warped so its lips and jaw take the new
 shape (warp.py); the new interior synthesised and composited (MouthSynthesizer.fill_faces).
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +22,7 @@ import numpy as np
 from mouthsynth.errors import InputError, NoFaceError
 from mouthsynth.geometry import mouth_open
 from mouthsynth.transfer.motion import MotionTransfer, landmarks_from_points
+from mouthsynth.transfer.neutral import build_driver_motion
 from mouthsynth.transfer.warp import warp_lower_face
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"}
@@ -35,8 +39,11 @@ class TransferStats:
     driver_lost: int = 0
     target_lost: int = 0
     seconds: float = 0.0
+    # Per output frame (nan where there is no face): the mouth opening the target was given,
+    # and the driver's, measured on its landmarks.
     target_mouth_open: list[float] = field(default_factory=list)
     driver_mouth_open: list[float] = field(default_factory=list)
+    neutral: str = ""  # which driver neutral was used, one line
 
 
 class _Source:
@@ -91,6 +98,55 @@ class _Tracker:
         return faces[0]
 
 
+def parse_neutral(value: str | Path | int | None) -> Path | int | None:
+    """``--driver-neutral``: None/"auto" (estimate), a frame index ("12"), or an image path."""
+    if value is None or isinstance(value, (int, Path)):
+        return value
+    text = str(value).strip()
+    if text in ("", "auto"):
+        return None
+    if text.lstrip("-").isdigit():
+        return int(text)
+    return Path(text)
+
+
+@dataclass
+class DriverTrack:
+    """The driver's landmarks (image px, None where no face) and mouth opening (nan) per frame."""
+
+    points: list[np.ndarray | None]
+    openings: list[float]
+    video: bool
+    fps: Fraction
+    has_audio: bool
+
+
+def driver_landmarks(driver: Path, backend, limit: int | None = None, progress: bool = False) -> DriverTrack:
+    from tqdm import tqdm
+
+    src = _Source(driver)
+    track = _Tracker(backend, driver, "driver")
+    result = DriverTrack([], [], src.video, src.fps, src.has_audio)
+    total = src.frame_count if limit is None else min(src.frame_count or limit, limit)
+    bar = tqdm(total=total or None, unit="frame", desc="driver", disable=not progress, dynamic_ncols=True)
+    try:
+        for frame in src.frames():
+            if limit is not None and len(result.points) >= limit:
+                break
+            face = track(frame, required=not result.points)
+            if face is not None and len(face.points) < 468:
+                raise InputError(driver, "mouth motion transfer needs the MediaPipe landmark backend")
+            result.points.append(None if face is None else face.points)
+            result.openings.append(float("nan") if face is None else mouth_open(face.inner_lip))
+            bar.update(1)
+    finally:
+        bar.close()
+        src.close()
+    if not result.points:
+        raise InputError(driver, "no frames")
+    return result
+
+
 def transfer(
     driver: Path,
     target: Path,
@@ -98,13 +154,18 @@ def transfer(
     synth,
     strength: float = 1.0,
     keep_audio: str = "driver",
-    driver_neutral: Path | None = None,
+    driver_neutral: Path | int | str | None = None,
     overwrite: bool = False,
     progress: bool = True,
     max_frames: int | None = None,
+    log=None,
 ) -> TransferStats:
     """Write ``out``: an image when driver and target are both images, else a video at the
-    driver's frame rate (image target) or the target's (video target), as long as the shorter."""
+    driver's frame rate (image target) or the target's (video target), as long as the shorter.
+
+    ``driver_neutral``: the driver's neutral mouth: None (estimated from the whole driver, its
+    most closed frames), a driver frame index, or an image of the driver. ``log`` (a callable
+    taking one line) hears which neutral was used; ``stats.neutral`` keeps it too."""
     from tqdm import tqdm
 
     from mouthsynth.errors import OutputExistsError
@@ -113,31 +174,49 @@ def transfer(
         raise InputError(out, f"--keep-audio must be driver, target or none, not {keep_audio!r}")
     if out.exists() and not overwrite:
         raise OutputExistsError(out)
+    driver_neutral = parse_neutral(driver_neutral)
     start = time.perf_counter()
     stats = TransferStats()
     backend = synth.landmarks
-    drv, tgt = _Source(driver), _Source(target)
+    tgt = _Source(target)
     try:
-        drv_track, tgt_track = _Tracker(backend, driver, "driver"), _Tracker(backend, target, "target")
-        drv_frames, tgt_frames = drv.frames(), tgt.frames()
-        first_driver = next(drv_frames, None)
+        tgt_track = _Tracker(backend, target, "target")
+        tgt_frames = tgt.frames()
         first_target = next(tgt_frames, None)
-        if first_driver is None or first_target is None:
-            raise InputError(driver if first_driver is None else target, "no frames")
-        if driver_neutral is not None:
+        if first_target is None:
+            raise InputError(target, "no frames")
+        target_face = tgt_track(first_target, required=True)
+        if len(target_face.points) < 468:
+            raise InputError(target, "mouth motion transfer needs the MediaPipe landmark backend")
+        if is_video(driver) and tgt.video:
+            limit = tgt.frame_count or None
+        else:
+            limit = None
+        if max_frames is not None:
+            limit = max_frames if limit is None else min(limit, max_frames)
+        # Pass 1: the driver's landmarks over the clip, its neutral, its motion.
+        drv = driver_landmarks(driver, backend, limit, progress)
+        drv_points, drv_open, drv_is_video = drv.points, drv.openings, drv.video
+        if isinstance(driver_neutral, int):
+            index = driver_neutral if driver_neutral >= 0 else len(drv_points) + driver_neutral
+            if not 0 <= index < len(drv_points) or drv_points[index] is None:
+                raise InputError(driver, f"--driver-neutral {driver_neutral}: no driver face in that frame")
+            motion_track = build_driver_motion(drv_points, drv_points[index], f"driver frame {index}")
+        elif driver_neutral is not None:
             from mouthsynth.io.images import read_image
 
             neutral = _Tracker(backend, driver_neutral, "driver's neutral image")(
                 read_image(driver_neutral), True
             )
+            motion_track = build_driver_motion(drv_points, neutral.points, f"image {driver_neutral}")
         else:
-            neutral = drv_track(first_driver, required=True)
-        target_face = tgt_track(first_target, required=True)
-        if len(neutral.points) < 468:
-            raise InputError(driver, "mouth motion transfer needs the MediaPipe landmark backend")
+            motion_track = build_driver_motion(drv_points)
+        stats.neutral = f"driver neutral mouth: {motion_track.source}"
+        if log is not None:
+            log(stats.neutral)
 
         writer = None
-        if drv.video or tgt.video:
+        if drv_is_video or tgt.video:
             fps = tgt.fps if tgt.video else drv.fps
             audio = {
                 "driver": driver if drv.has_audio else None,
@@ -145,21 +224,21 @@ def transfer(
             }.get(keep_audio)
             h, w = first_target.shape[:2]
             writer = synth.video_writer(out, fps, w, h, audio_from=audio, overwrite=overwrite)
-        if drv.video and tgt.video:
-            total = min(drv.frame_count, tgt.frame_count)
+        if drv_is_video and tgt.video:
+            total = min(len(drv_points), tgt.frame_count or len(drv_points))
         else:
-            total = drv.frame_count if drv.video else tgt.frame_count
+            total = len(drv_points) if drv_is_video else tgt.frame_count
         if max_frames is not None:
             total = min(total, max_frames)
         bar = tqdm(total=total or None, unit="frame", disable=not progress, dynamic_ncols=True)
 
         def driver_iter():
-            yield first_driver
-            if drv.video:
-                yield from drv_frames
-            elif tgt.video:  # one driver expression held over the whole target video
-                while True:
-                    yield first_driver
+            # An image driver is one expression, held over the whole target video.
+            for i in itertools.count():
+                if i >= len(drv_points) and drv_is_video:
+                    return
+                j = min(i, len(drv_points) - 1)
+                yield drv_points[j], drv_open[j], motion_track.frames[j]
 
         def target_iter():
             yield first_target
@@ -170,30 +249,34 @@ def transfer(
                     yield first_target
 
         result_image = None
+        motion = None
         try:
-            for driver_frame, target_frame in zip(driver_iter(), target_iter(), strict=False):
+            for (raw, opening_d, aligned), target_frame in zip(driver_iter(), target_iter(), strict=False):
                 if max_frames is not None and stats.frames >= max_frames:
                     break
                 if tgt.video and stats.frames > 0:
                     found = tgt_track(target_frame)
                     if found is None:
                         stats.target_lost += 1
-                        result_image = target_frame
-                        _emit(writer, result_image, stats, bar)
+                        stats.driver_mouth_open.append(opening_d)
+                        stats.target_mouth_open.append(float("nan"))
+                        _emit(writer, target_frame, stats, bar)
                         continue
-                    target_face = found
-                motion = MotionTransfer(neutral.points, target_face.points, strength)
-                first = stats.frames == 0 and driver_neutral is None
-                driver_face = neutral if first else drv_track(driver_frame)
-                if driver_face is None:
+                    if found is not target_face:
+                        target_face, motion = found, None
+                if motion is None:
+                    motion = MotionTransfer(motion_track.neutral, target_face.points, strength)
+                stats.driver_mouth_open.append(opening_d)
+                if raw is None:
                     stats.driver_lost += 1
-                    result_image = target_frame  # no driver face: no motion
+                if aligned is None:  # no driver face (and no bridge): no motion
+                    stats.target_mouth_open.append(float("nan"))
+                    result_image = target_frame
                 else:
-                    moved = motion.target_points(driver_face.points)
-                    warped = warp_lower_face(target_frame, target_face.points, moved)
+                    moved = motion.target_points(aligned)
+                    warped = warp_lower_face(target_frame, target_face.points, moved, motion.moving)
                     face = landmarks_from_points(moved)
                     opening = mouth_open(face.inner_lip)
-                    stats.driver_mouth_open.append(mouth_open(driver_face.inner_lip))
                     stats.target_mouth_open.append(opening)
                     result_image = warped
                     if opening >= synth.cfg.geometry.min_open:
@@ -212,7 +295,6 @@ def transfer(
 
             write_image(out, result_image, overwrite=overwrite)
     finally:
-        drv.close()
         tgt.close()
     stats.seconds = time.perf_counter() - start
     return stats

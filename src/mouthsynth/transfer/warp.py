@@ -52,25 +52,31 @@ def _border_points(box: tuple[int, int, int, int], n: int = 12) -> np.ndarray:
     )
 
 
-def warp_lower_face(image: np.ndarray, source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Warp ``image`` so the face's MOVING points go from ``source`` to ``target`` (478 x 2 each)."""
-    motion = np.linalg.norm(target[MOVING] - source[MOVING], axis=1)
+def warp_lower_face(
+    image: np.ndarray, source: np.ndarray, target: np.ndarray, moving: np.ndarray | list[int] | None = None
+) -> np.ndarray:
+    """Warp ``image`` so the face's ``moving`` points (default MOVING; MotionTransfer.moving)
+    go from ``source`` to ``target`` (478 x 2 each); the ANCHORS not among them stay."""
+    moving = MOVING if moving is None else list(moving)
+    motion = np.linalg.norm(target[moving] - source[moving], axis=1)
     if motion.max(initial=0.0) < MIN_MOTION_PX:
         return image.copy()
     box = warp_region(source, image.shape[:2])
     # The region must hold the moved points too (an opening jaw goes lower).
     x0, y0, x1, y1 = box
-    lo = np.floor(target[MOVING].min(0)).astype(int) - 4
-    hi = np.ceil(target[MOVING].max(0)).astype(int) + 4
+    # ... with room below a lowered chin for the neck, which it covers.
+    pad = 4 + int(0.2 * max(0.0, float(source[152, 1] - source[4, 1])))
+    lo = np.floor(target[moving].min(0)).astype(int) - 4
+    hi = np.ceil(target[moving].max(0)).astype(int) + [4, pad]
     h, w = image.shape[:2]
     x0, y0 = max(0, min(x0, lo[0])), max(0, min(y0, lo[1]))
     x1, y1 = min(w, max(x1, hi[0])), min(h, max(y1, hi[1]))
     box = (x0, y0, x1, y1)
-    anchors = source[ANCHORS]
+    anchors = source[[a for a in ANCHORS if a not in set(moving)]]
     inside = (anchors[:, 0] >= x0) & (anchors[:, 0] < x1) & (anchors[:, 1] >= y0) & (anchors[:, 1] < y1)
     border = _border_points(box)
-    dst = np.concatenate([target[MOVING], anchors[inside], border])
-    src = np.concatenate([source[MOVING], anchors[inside], border])
+    dst = np.concatenate([target[moving], anchors[inside], border])
+    src = np.concatenate([source[moving], anchors[inside], border])
     # Backward map: for each output pixel, where to sample the input.
     spline = RBFInterpolator(dst, src - dst, kernel="thin_plate_spline", smoothing=1e-3)
     gx = np.arange(x0, x1 + GRID_STEP, GRID_STEP, dtype=np.float64)
