@@ -75,6 +75,7 @@ def test_filter_lowers_flicker_on_a_real_clip_without_changing_l1(videos_dir):
     flicker = {m: float(np.mean(result.flicker[m])) for m in (MODEL, PER_FRAME)}
     l1 = {m: float(np.mean(result.per_sample[m]["l1"])) for m in (MODEL, PER_FRAME)}
     assert flicker[MODEL] < 0.95 * flicker[PER_FRAME], flicker
-    assert abs(l1[MODEL] - l1[PER_FRAME]) < 0.02 * l1[PER_FRAME], l1
+    # L1 may not get worse by more than 2%, nor move by more than 5% either way.
+    assert l1[MODEL] < 1.02 * l1[PER_FRAME] and abs(l1[MODEL] - l1[PER_FRAME]) < 0.05 * l1[PER_FRAME], l1
     paired = result.paired()[f"{MODEL}-{PER_FRAME}"]["flicker"]
     assert paired["mean"] < 0

@@ -53,7 +53,7 @@ PER_FRAME = "model-frame"
 @dataclass
 class VideoEvaluation:
     methods: list[str]
-    temporal: dict[str, float | dict]
+    temporal: dict[str, dict]
     frames_per_video: int
     hide: str = "blur"
     ids: list[str] = field(default_factory=list)
@@ -123,10 +123,8 @@ class VideoEvaluation:
         }
 
 
-def _describe(temporal) -> float | dict:
-    if isinstance(temporal, int | float):
-        return float(temporal)
-    return {"strength": temporal.strength, "motion": temporal.motion, "cut": temporal.cut}
+def _describe(f) -> dict:
+    return {"strength": f.strength, "motion": f.motion, "cut": f.cut, "sigma": f.sigma}
 
 
 def _bbox(mask: np.ndarray, margin: int = 2) -> tuple[int, int, int, int] | None:
@@ -176,12 +174,13 @@ def evaluate_videos(
     from mouthsynth.inference.synthesizer import FaceTracker, VideoFiller
     from mouthsynth.io.video import VideoReader
 
-    temporal = {MODEL: synth.cfg.inference.video_temporal}
+    temporal = {MODEL: None}  # the configured filter
     if per_frame:
         temporal[PER_FRAME] = 0.0
     temporal.update(variants or {})
     methods = list(baselines) + list(temporal)
-    result = VideoEvaluation(methods, {k: _describe(v) for k, v in temporal.items()}, frames, hide)
+    described = {k: _describe(VideoFiller(synth, temporal=v).filter) for k, v in temporal.items()}
+    result = VideoEvaluation(methods, described, frames, hide)
     metric = lpips_or_reason(result.unavailable) if lpips else None
     for source in sources:
         if not source.is_video:

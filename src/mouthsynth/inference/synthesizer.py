@@ -407,7 +407,9 @@ class VideoFiller:
         else:
             strength = inf.video_temporal if temporal is None else temporal
             try:
-                self.filter = TemporalFilter(strength, inf.video_temporal_motion, inf.video_temporal_cut)
+                self.filter = TemporalFilter(
+                    strength, inf.video_temporal_motion, inf.video_temporal_cut, inf.video_temporal_sigma
+                )
             except ValueError as exc:
                 raise ConfigError(f"config keys 'inference.video_temporal*': {exc}") from exc
         self._key = ("temporal", id(self))  # this filler's state in the tracker's track dicts

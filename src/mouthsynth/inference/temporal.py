@@ -16,7 +16,7 @@ How much of the previous fill is kept depends on motion:
   filter, as does a crop of another side;
 - **per pixel**: only pixels that were interior in the previous frame borrow from it, and a pixel
   whose new fill differs a lot from the old one (teeth appearing) borrows less (a Gaussian of the
-  difference with width ``SIGMA``), so new content does not leave a ghost.
+  difference with width ``sigma``), so new content does not leave a ghost.
 
 Nothing here reads the pixels being filled: the filter sees the generated crops and the known
 pixels around the mouth only.
@@ -32,7 +32,7 @@ import numpy as np
 from mouthsynth.geometry import MouthCrop
 from mouthsynth.geometry.crops import REFERENCE_SIZE
 
-SIGMA = 0.15  # [0, 1] units: a fill change of this size keeps exp(-1) of the weight
+SIGMA = 0.3  # [0, 1] units: a fill change of this size keeps exp(-1) of the weight
 CONTEXT_SIDE = 32  # the known pixels are compared at this resolution
 
 
@@ -64,11 +64,11 @@ class TemporalFilter:
     """``filter(state, crop, generated) -> generated`` (uint8, same shape); see the module doc.
     ``strength`` 0 turns it off."""
 
-    def __init__(self, strength: float = 0.5, motion: float = 4.0, cut: float = 0.08, sigma: float = SIGMA):
-        if not 0 <= strength < 1 or motion <= 0 or cut <= 0:
+    def __init__(self, strength: float = 0.85, motion: float = 8.0, cut: float = 0.08, sigma: float = SIGMA):
+        if not 0 <= strength < 1 or motion <= 0 or cut <= 0 or sigma <= 0:
             raise ValueError(
-                "temporal filter needs 0 <= strength < 1, motion > 0, cut > 0; "
-                f"got {strength}, {motion}, {cut}"
+                "temporal filter needs 0 <= strength < 1, motion > 0, cut > 0, sigma > 0; "
+                f"got {strength}, {motion}, {cut}, {sigma}"
             )
         self.strength, self.motion, self.cut, self.sigma = strength, motion, cut, sigma
 
