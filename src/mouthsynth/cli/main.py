@@ -32,6 +32,7 @@ COMMANDS = {
     "bench": "bench",
     "transfer": "transfer",
     "personalize": "personalize",
+    "app": "app",
 }
 
 
