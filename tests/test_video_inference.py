@@ -247,6 +247,8 @@ def test_video_crop_side_is_capped_for_video(tiny_onnx):
     synth = MouthSynthesizer(tiny_onnx)
     lips = _lips(0.3, width=400.0).outer_lip
     synth.max_size = 256  # as a model trained up to 256 px would allow
+    assert synth.video_crop_side(lips) == 128 and synth.crop_side(lips) == 256  # the video default
+    synth.cfg.inference.video_max_crop_size = 0
     assert synth.video_crop_side(lips) == synth.crop_side(lips) == 256
     synth.cfg.inference.video_max_crop_size = 150
     assert synth.video_crop_side(lips) == 128

@@ -164,9 +164,10 @@ class InferenceConfig:
     # "superfast" encodes about 40% faster than "veryfast" for files about twice the size.
     video_crf: int = 18
     video_preset: str = "veryfast"
-    # Video only: the largest crop side the generator runs at (0: as max_crop_size). Larger
-    # sides cost generation time per frame (see README, Performance).
-    video_max_crop_size: int = 0
+    # Video only: the largest crop side the generator runs at (0: as max_crop_size, the photos'
+    # cap). Generation at 192 / 256 px costs about 1.6x / 3x the 128-px time per face (`mouthsynth
+    # bench`), which real time at 720p on 2 cores cannot afford; photos keep the larger sides.
+    video_max_crop_size: int = 128
     # Temporal filter of the fill (inference.temporal): share of the previous frame's fill kept
     # when the mouth is still (0: off, every frame filled on its own); inner-lip motion (px of the
     # 128-px crop) at which it fades to 0; change of the known pixels around the mouth ([0, 1]
