@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from mouthsynth.cli.common import console, user_errors
+from mouthsynth.cli.common import console, error_line, user_errors
 
 
 def command(
@@ -33,7 +33,10 @@ def command(
         from mouthsynth.errors import ConfigError
 
         if importlib.util.find_spec("gradio") is None:
-            raise ConfigError('`mouthsynth app` needs the app extra: pip install "mouthsynth[app]"')
+            from rich.markup import escape
+
+            error_line(escape('`mouthsynth app` needs the app extra: pip install "mouthsynth[app]"'))
+            raise typer.Exit(1)
         if model is not None and not model.is_file():
             raise ConfigError(f"{model}: model file not found")
         images: list[Path] = []
