@@ -1,5 +1,7 @@
 """Mouth motion transfer on real faces: no motion changes nothing, an opening driver opens the
-target in step, the rest of the face stays, the driver's audio is kept."""
+target in step, the rest of the face stays, the driver's audio is kept; a driver that starts
+mid-word is followed (its neutral does not come from its first frame); the jaw rotates (the
+chin swings down, the angles of the jaw and the upper lip stay); video targets keep working."""
 
 from __future__ import annotations
 
@@ -10,12 +12,26 @@ from mouthsynth.geometry import mouth_open
 from mouthsynth.inference.synthesizer import MouthSynthesizer
 from mouthsynth.io.images import read_image, write_image
 from mouthsynth.io.video import VideoReader, video_info
-from mouthsynth.transfer.motion import ANCHORS
-from mouthsynth.transfer.pipeline import transfer
+from mouthsynth.transfer.motion import ANCHORS, MotionTransfer
+from mouthsynth.transfer.neutral import build_driver_motion, canonical
+from mouthsynth.transfer.pipeline import driver_landmarks, transfer
 from mouthsynth.transfer.warp import warp_region
 
 DRIVER = "liveportrait_d18.mp4"  # closed for ~2 s, then opens wide; has audio
 TARGET = "stargan-v2_005735.jpg"  # a closed mouth
+# A validation speaker (MEAD W011) who starts mid-word, mouth open, and never closes it fully.
+MID_WORD = "dreamtalk_W011_front_happy_level3_001.mp4"
+
+
+def _measured_openings(synth, video) -> np.ndarray:
+    measured, box = [], None
+    with VideoReader(video) as reader:
+        for frame in reader:
+            faces = synth.landmarks.detect(frame, [box]) if box is not None else []
+            faces = faces or synth.landmarks.detect(frame)
+            box = faces[0].face_box if faces else None
+            measured.append(mouth_open(faces[0].inner_lip) if faces else np.nan)
+    return np.array(measured)
 
 
 @pytest.fixture(scope="module")
@@ -72,14 +88,9 @@ def test_a_driver_video_drives_the_target_in_step_with_its_audio(synth, videos_d
     assert info["frames"] == 90 and info["fps"] == source["fps"]
     assert info["has_audio"] and info["audio_codec"] == source["audio_codec"]
     # The target's measured mouth opening follows the driver's.
-    measured = []
-    with VideoReader(out) as reader:
-        for frame in reader:
-            faces = synth.landmarks.detect(frame)
-            measured.append(mouth_open(faces[0].inner_lip) if faces else np.nan)
+    measured = _measured_openings(synth, out)
     driver = np.array(stats.driver_mouth_open)
-    measured = np.array(measured)
-    ok = ~np.isnan(measured)
+    ok = ~np.isnan(measured) & ~np.isnan(driver)
     assert ok.mean() > 0.9
     assert driver.max() > 0.5  # the driver really opens
     assert np.corrcoef(driver[ok], measured[ok])[0, 1] > 0.8
@@ -93,3 +104,81 @@ def test_no_face_in_driver_or_target_names_which(synth, photos_dir, tmp_path):
         transfer(photos_dir / TARGET, cat, tmp_path / "a.png", synth, progress=False)
     with pytest.raises(NoFaceError, match="driver"):
         transfer(cat, photos_dir / TARGET, tmp_path / "b.png", synth, progress=False)
+
+
+def test_a_driver_starting_mid_word_is_followed_in_step_and_amplitude(
+    synth, videos_dir, photos_dir, tmp_path
+):
+    out = tmp_path / "mid_word.mp4"
+    lines = []
+    stats = transfer(
+        videos_dir / MID_WORD,
+        photos_dir / TARGET,
+        out,
+        synth,
+        progress=False,
+        max_frames=60,
+        log=lines.append,
+    )
+    driver = np.array(stats.driver_mouth_open)
+    assert driver[0] > 0.3  # it really starts open
+    assert len(lines) == 1 and lines[0].startswith("driver neutral mouth: estimated from")
+    measured = _measured_openings(synth, out)
+    ok = ~np.isnan(measured) & ~np.isnan(driver)
+    assert ok.mean() > 0.9
+    assert np.corrcoef(driver[ok], measured[ok])[0, 1] >= 0.8
+    amplitude = np.percentile(measured[ok], 90) / np.percentile(driver[ok], 90)
+    assert 0.7 <= amplitude <= 1.3
+
+
+def test_the_estimated_neutral_does_not_depend_on_the_first_frame(synth, videos_dir):
+    track = driver_landmarks(videos_dir / MID_WORD, synth.landmarks, limit=80)
+    whole = build_driver_motion(track.points)
+    later = build_driver_motion(track.points[25:])  # the same clip, starting elsewhere
+    first = build_driver_motion(track.points, track.points[0], "driver frame 0")  # the old way
+    gap = whole.neutral[14, 1] - whole.neutral[13, 1]
+    assert abs(gap) < 1e-6 and abs(later.neutral[14, 1] - later.neutral[13, 1]) < 1e-6  # closed
+    assert first.neutral[14, 1] - first.neutral[13, 1] > 0.2  # the first frame is open
+    change = np.abs(whole.neutral - later.neutral)[:468].mean()
+    assert change < 0.5 * np.abs(whole.neutral - first.neutral)[:468].mean()
+    # Against the estimated neutral, the open first frame reads as open.
+    assert whole.frames[0][14, 1] - whole.frames[0][13, 1] > 0.2
+    # A given frame is used as given.
+    assert np.allclose(first.neutral, canonical(track.points[0]))
+
+
+def test_the_jaw_rotates_about_its_joints_and_the_upper_face_stays(synth, photos_dir, videos_dir):
+    target = synth.landmarks.detect(read_image(photos_dir / TARGET))[0].points
+    track = driver_landmarks(videos_dir / DRIVER, synth.landmarks, limit=73)
+    motion_track = build_driver_motion(track.points)
+    transfer_ = MotionTransfer(motion_track.neutral, target)
+    opened = transfer_.displacement(motion_track.frames[72])  # wide open, canonical units
+    assert np.degrees(np.arcsin(transfer_.jaw(motion_track.frames[72]))) > 8
+    chin, gonions = opened[152, 1], opened[[172, 397], 1]
+    # The chin swings down; the angles of the jaw, almost under the joints, barely move.
+    assert chin > 0.15 and np.all(np.abs(gonions) < 0.25 * chin)
+    # Along the jaw line the motion falls off from the chin towards the ears.
+    left = opened[[152, 148, 176, 149, 150, 136, 172], 1]
+    assert np.all(np.diff(left) <= 1e-9)
+    # Nose, eyes, cheeks above the mouth: no motion at all; the upper lip is not dragged down
+    # with the jaw (it keeps only the driver's own upper-lip motion, here a slight raise).
+    assert np.abs(opened[[1, 2, 4, 98, 327, 33, 263, 205, 425]]).max() == 0
+    assert opened[0, 1] < 0.1 * chin
+
+
+def test_a_video_target_keeps_its_head_motion_and_its_audio(synth, videos_dir, tmp_path):
+    out = tmp_path / "video_target.mp4"
+    target = videos_dir / "liveportrait_d19.mp4"  # a mostly closed mouth, a moving head; audio
+    stats = transfer(
+        videos_dir / DRIVER, target, out, synth, keep_audio="target", progress=False, max_frames=20
+    )
+    assert stats.frames == 20 and stats.target_lost == 0
+    info, source = video_info(out, count_frames=True), video_info(target)
+    assert info["frames"] == 20 and info["fps"] == source["fps"]
+    assert info["has_audio"] and info["audio_codec"] == source["audio_codec"]
+    # Above the nose every frame is the target's own frame (its head motion kept).
+    with VideoReader(out) as result, VideoReader(target) as original:
+        for _, a, b in zip(range(20), result, original, strict=False):
+            (face,) = synth.landmarks.detect(b)[:1]
+            top = int(face.points[[4, 98, 327, 2], 1].mean()) - 8  # above the nose tip
+            assert np.abs(a[:top].astype(int) - b[:top].astype(int)).mean() < 2.0  # codec noise only

@@ -5,8 +5,9 @@ Every driver frame is brought into a canonical face frame (eyes level, inter-ocu
 motion.canonical_transform) and then aligned to the neutral by an affine fit on points that do
 not move with the mouth (forehead, eye corners, nose), which also takes out most of the
 foreshortening of a nodding or turning head. The neutral is, unless given, estimated from the
-whole clip: the per-landmark median of its most closed frames. A clip that never closes its
-mouth gets those frames with the lips brought together. The aligned points are smoothed over
+whole clip: the per-landmark median of its most closed frames of a usual mouth width (pursed
+lips are closed too, but narrow). A clip that never closes its mouth gets that median with the
+lips brought together. The aligned points are smoothed over
 time (a small Gaussian, no lag: the clip is known in advance) and short losses of the face are
 bridged.
 """
@@ -27,6 +28,9 @@ RIGID = [10, 109, 338, 67, 297, 33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 1, 2,
 # The share of a clip's frames, most closed first, whose median is its neutral mouth.
 NEUTRAL_SHARE = 0.1
 NEUTRAL_MIN_FRAMES = 3
+# How much a frame's mouth width away from the clip's median counts against it (per unit of
+# relative width, in units of opening).
+WIDTH_WEIGHT = 2.0
 # A neutral estimated from frames more open than this gets its lips closed.
 NEUTRAL_MAX_OPEN = 0.06
 # Temporal smoothing of the driver's aligned points (frames), and the longest loss bridged.
@@ -77,8 +81,11 @@ def estimate_neutral(canon_frames: list[np.ndarray | None]) -> tuple[np.ndarray,
     if not found:
         raise MouthSynthError("no face in any driver frame")
     openings = np.array([mouth_open(c[INNER_LIP]) for _, c in found])
+    # Most closed, but of a usual width: pursed lips ("oo") are closed too, and narrow.
+    widths = np.array([np.linalg.norm(c[61] - c[291]) for _, c in found])
+    usual = np.abs(widths / max(float(np.median(widths)), 1e-6) - 1)
     k = min(len(found), max(NEUTRAL_MIN_FRAMES, int(round(NEUTRAL_SHARE * len(found)))))
-    order = np.argsort(openings, kind="stable")[:k]
+    order = np.argsort(openings + WIDTH_WEIGHT * usual, kind="stable")[:k]
     chosen = np.stack([found[j][1] for j in order])
     # Align the chosen frames to their first one before taking the median (head motion).
     ref = chosen[0]

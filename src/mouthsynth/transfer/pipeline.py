@@ -235,7 +235,7 @@ def transfer(
         def driver_iter():
             # An image driver is one expression, held over the whole target video.
             for i in itertools.count():
-                if i >= len(drv_points) and drv_is_video:
+                if i >= len(drv_points) and (drv_is_video or not tgt.video):
                     return
                 j = min(i, len(drv_points) - 1)
                 yield drv_points[j], drv_open[j], motion_track.frames[j]
