@@ -32,7 +32,9 @@ def summarize_run(run: Path) -> dict:
     train = [r for r in rows if "g/total" in r]
     val = [{k: v for k, v in r.items() if k == "step" or k.startswith("val/")} for r in rows if "val/l1" in r]
     # Wall time: steps run over the logged speed (steps/s at each log line, cumulative since start).
-    first, last = train[0]["step"] - 1, train[-1]["step"]
+    # A continuation first validates the state it starts from, at its starting step.
+    first = min([r["step"] for r in val] + [train[0]["step"] - 1])
+    last = train[-1]["step"]
     speed = train[-1].get("speed/steps_per_s")
     info = json.loads((run / "run.json").read_text()) if (run / "run.json").is_file() else {}
     best = run / "checkpoints" / "best" / "best.json"
