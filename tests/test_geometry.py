@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mouthsynth.config import GeometryConfig
@@ -204,6 +204,7 @@ def test_mouth_open_is_invariant_to_similarity_transforms(angle, scale, tx, ty, 
 
 @settings(max_examples=25, deadline=None)
 @given(angle=st.floats(-60, 60), scale=st.floats(0.5, 2.5), opening=st.floats(8.0, 40.0))
+@example(angle=0.0, scale=0.6522501372445113, opening=24.0)  # an edge one sub-pixel row apart
 def test_crop_geometry_is_invariant_to_similarity_transforms(angle, scale, opening):
     face = _ellipse_lips(200, 200, 80, opening)
     image = np.full((400, 400, 3), 128, np.uint8)
@@ -212,8 +213,10 @@ def test_crop_geometry_is_invariant_to_similarity_transforms(angle, scale, openi
     moved = cut_mouth(image, face.transformed(m), 128)
     assert np.allclose(moved.inner_lip, reference.inner_lip, atol=0.05)
     assert moved.local_box == pytest.approx(reference.local_box, abs=1)
-    # 4x supersampled rasterisation: one sub-pixel (1/16) of difference at most, on the edge.
-    assert np.abs(moved.mask - reference.mask).max() <= 0.07
+    # 4x supersampled rasterisation: vertices within 0.05 px can round to neighbouring points of
+    # the 1/4-px grid, so an edge nearly parallel to a row can move by one sub-pixel row: 4 of a
+    # pixel's 16 sub-pixels (0.25) at most, on the edge; on average the masks agree closely.
+    assert np.abs(moved.mask - reference.mask).max() <= 0.26
     assert np.abs(moved.mask - reference.mask).mean() < 0.005
     # Crop matrix and its inverse agree.
     corners = global_box_corners(moved)
