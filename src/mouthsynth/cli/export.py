@@ -31,8 +31,7 @@ def command(
     """Export the EMA generator to ONNX (opset 17, dynamic batch), check it against PyTorch
     (max abs diff <= 1e-3), and write the model card beside it (OUT with .json)."""
     with user_errors():
-        from mouthsynth.config import parse_sizes
-        from mouthsynth.export.onnx_export import export_onnx, model_card, model_metadata
+        from mouthsynth.export.onnx_export import export_generator, model_card
         from mouthsynth.inference.torch_generator import load_generator, resolve_checkpoint
 
         net, cfg = load_generator(checkpoint)
@@ -40,14 +39,7 @@ def command(
         info = model_card(cfg, weights.parent, {"exported": date.today().isoformat()})
         if card is not None:
             info.update(json.loads(card.read_text()))
-        result = export_onnx(
-            net,
-            out,
-            cfg.data.size,
-            model_metadata(cfg, info),
-            overwrite=overwrite,
-            max_size=max(parse_sizes(cfg.data)),
-        )
+        result = export_generator(net, cfg, out, info, overwrite=overwrite)
         card_path = out.with_suffix(".json")
         card_path.write_text(json.dumps(info, indent=2) + "\n")
         if state_out is not None:

@@ -68,6 +68,20 @@ def export_onnx(
     return {"max_abs_diff": diff, "path": str(path), "bytes": path.stat().st_size}
 
 
+def export_generator(
+    generator: torch.nn.Module, cfg, path: str | Path, card: dict, overwrite: bool = False
+) -> dict:
+    """``export_onnx`` with what the config says: base side, largest trained side, metadata."""
+    return export_onnx(
+        generator,
+        path,
+        cfg.data.size,
+        model_metadata(cfg, card),
+        overwrite=overwrite,
+        max_size=max(parse_sizes(cfg.data)),
+    )
+
+
 def check_export(
     generator: torch.nn.Module, onnx_path: Path, size: int, batch: int = 3, seed: int = 0
 ) -> float:

@@ -165,6 +165,17 @@ class MouthSynthesizer:
         side = self.cfg.geometry.global_scale * width
         return int(np.clip(int(np.ceil(side / 32)) * 32, self.size, self.max_size))
 
+    def generate(self, crops: list[MouthCrop]) -> dict[int, np.ndarray]:
+        """``id(crop)`` -> the generated crop (uint8), one generator call per crop side."""
+        done: dict[int, np.ndarray] = {}
+        for side in sorted({c.size for c in crops}):
+            group = [c for c in crops if c.size == side]
+            generated = self.generator.run_crops(
+                np.stack([c.white_filled for c in group]), np.stack([c.mask for c in group])
+            )
+            done.update({id(c): g for c, g in zip(group, generated, strict=True)})
+        return done
+
     @property
     def landmarks(self) -> LandmarkBackend:
         if self._landmarks is None:
@@ -213,13 +224,7 @@ class MouthSynthesizer:
         union = np.zeros(image.shape[:2], np.float32)
         results: list[FaceResult] = []
         todo = [(f, c) for f, c in crops if force or c.mouth_open >= self.cfg.geometry.min_open]
-        done = {}
-        for side in sorted({c.size for _, c in todo}):  # one generator call per crop side
-            group = [c for _, c in todo if c.size == side]
-            generated = self.generator.run_crops(
-                np.stack([c.white_filled for c in group]), np.stack([c.mask for c in group])
-            )
-            done.update({id(c): g for c, g in zip(group, generated, strict=True)})
+        done = self.generate([c for _, c in todo])
         for face, crop in crops:
             if id(crop) not in done:
                 results.append(
@@ -446,13 +451,7 @@ class VideoFiller:
             return image, 0
         now = time.perf_counter()
         self.times["crops"] += now - start
-        generated = {}
-        for side in sorted({c.size for c, _ in todo}):  # one generator call per crop side
-            group = [c for c, _ in todo if c.size == side]
-            out = synth.generator.run_crops(
-                np.stack([c.white_filled for c in group]), np.stack([c.mask for c in group])
-            )
-            generated.update({id(c): g for c, g in zip(group, out, strict=True)})
+        generated = synth.generate([c for c, _ in todo])
         start, now = now, time.perf_counter()
         self.times["generation"] += now - start
         for crop, state in todo:

@@ -414,8 +414,7 @@ def _export(
 ) -> dict:  # fmt: skip
     from datetime import date
 
-    from mouthsynth.config import parse_sizes
-    from mouthsynth.export.onnx_export import export_onnx, model_card, model_metadata
+    from mouthsynth.export.onnx_export import export_generator, model_card
     from mouthsynth.io.images import publish
 
     card = model_card(cfg, Path(trainer.run_dir), {"exported": date.today().isoformat()})
@@ -451,14 +450,7 @@ def _export(
         }
     )
     card.pop("validation", None)
-    export_onnx(
-        net,
-        out,
-        cfg.data.size,
-        model_metadata(cfg, card),
-        overwrite=overwrite,
-        max_size=max(parse_sizes(cfg.data)),
-    )
+    export_generator(net, cfg, out, card, overwrite=overwrite)
     fd, tmp = tempfile.mkstemp(dir=card_path.parent, prefix=f".{card_path.stem}.", suffix=".json")
     os.close(fd)
     try:
