@@ -28,7 +28,7 @@ from mouthsynth.config import Config, load_config
 from mouthsynth.errors import InputError
 from mouthsynth.evaluation import metrics as M
 from mouthsynth.evaluation.baselines import get_baseline
-from mouthsynth.evaluation.people import person_summary, person_table
+from mouthsynth.evaluation.people import method_differences, method_summaries, scores_report
 from mouthsynth.geometry import MouthCrop
 from mouthsynth.inference.compositing import composite_crop
 
@@ -82,39 +82,25 @@ class Evaluation:
 
     def summary(self) -> dict[str, dict[str, dict]]:
         """Per method and metric: the mean of per-person means and its people-bootstrap 95% CI."""
-        people = self.people
-        table: dict[str, dict[str, dict]] = {}
-        for method in self.methods:
-            row = {name: person_summary(values, people) for name, values in self.per_sample[method].items()}
-            if self.flicker.get(method):
-                row["flicker"] = person_summary(self.flicker[method], self.flicker_people)
-            table[method] = row
-        return table
+        return method_summaries(self.methods, self.per_sample, self.people, self.flicker, self.flicker_people)
 
     def paired(self, a: str = "model", b: str = "telea") -> dict[str, dict]:
         """``a - b`` per sample (and per frame pair for flicker), summarised over people."""
-        from mouthsynth.evaluation.fullres import paired_differences
-        from mouthsynth.evaluation.people import paired_summary
-
-        out = paired_differences(self.per_sample, self.people, a, b)
-        if out and self.flicker.get(a) and self.flicker.get(b):
-            out[f"{a}-{b}"]["flicker"] = paired_summary(self.flicker[a], self.flicker[b], self.flicker_people)
-        return out
+        return method_differences(self.per_sample, self.people, [(a, b)], self.flicker, self.flicker_people)
 
     def to_json(self) -> dict:
         return {
             "dataset": self.dataset,
             "model": self.model,
             "samples": len(self.samples),
-            "people": len(set(self.people)),
             "sample_ids": [s.id for s in self.samples],
-            "sample_people": self.people,
-            "methods": self.summary(),
-            "paired": self.paired(),
-            "per_person": person_table(self.per_sample, self.people),
-            "per_sample": self.per_sample,
-            "flicker_per_pair": self.flicker,
-            "flicker_people": self.flicker_people,
+            **scores_report(
+                self.methods,
+                self.per_sample,
+                self.people,
+                flicker=self.flicker,
+                flicker_people=self.flicker_people,
+            ),
             "unavailable": self.unavailable,
             "lower_is_better": LOWER_IS_BETTER,
         }

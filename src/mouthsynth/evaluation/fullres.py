@@ -36,7 +36,7 @@ import numpy as np
 from mouthsynth.errors import InputError, MouthSynthError
 from mouthsynth.evaluation import metrics as M
 from mouthsynth.evaluation.baselines import get_baseline
-from mouthsynth.evaluation.people import paired_summary, person_summary, person_table
+from mouthsynth.evaluation.people import method_differences, method_summaries, scores_report
 from mouthsynth.geometry.crops import REFERENCE_SIZE, crop_matrix
 from mouthsynth.geometry.mouth import mouth_open, polygon_mask
 from mouthsynth.landmarks.base import FaceLandmarks
@@ -397,27 +397,19 @@ class FullEvaluation:
             self.tiles.append(tiles)
 
     def summary(self) -> dict[str, dict[str, dict]]:
-        return {
-            m: {k: person_summary(v, self.people) for k, v in self.per_sample[m].items()}
-            for m in self.methods
-        }
+        return method_summaries(self.methods, self.per_sample, self.people)
 
     def paired(self, a: str = "model", b: str = "telea") -> dict[str, dict]:
-        return paired_differences(self.per_sample, self.people, a, b)
+        return method_differences(self.per_sample, self.people, [(a, b)])
 
     def to_json(self) -> dict:
         return {
             "samples": len(self),
-            "people": len(set(self.people)),
             "sample_ids": self.ids,
-            "sample_people": self.people,
             "sample_sources": self.sources,
             "sample_frames": self.frames,
             "mouth_boxes": [list(b) for b in self.boxes],
-            "methods": self.summary(),
-            "paired": self.paired(),
-            "per_person": person_table(self.per_sample, self.people),
-            "per_sample": self.per_sample,
+            **scores_report(self.methods, self.per_sample, self.people),
             "unavailable": self.unavailable,
             "errors": self.errors,
             "scoring": {
@@ -429,16 +421,6 @@ class FullEvaluation:
                 "lpips_side": LPIPS_SIDE,
             },
         }
-
-
-def paired_differences(
-    per_sample: dict[str, dict[str, list[float]]], people: Sequence[str], a: str = "model", b: str = "telea"
-) -> dict[str, dict]:
-    """``a - b`` per sample, every metric both have, summarised over people."""
-    if a not in per_sample or b not in per_sample:
-        return {}
-    shared = [k for k in per_sample[a] if k in per_sample[b]]
-    return {f"{a}-{b}": {k: paired_summary(per_sample[a][k], per_sample[b][k], people) for k in shared}}
 
 
 def evaluate_full(

@@ -115,3 +115,66 @@ def person_table(
             )
         rows.append(row)
     return rows
+
+
+def method_summaries(
+    methods: Sequence[str],
+    per_sample: Mapping[str, Mapping[str, Sequence[float]]],
+    people: Sequence[str],
+    flicker: Mapping[str, Sequence[float]] | None = None,
+    flicker_people: Sequence[str] = (),
+) -> dict[str, dict[str, dict]]:
+    """Per method and metric: ``person_summary``; flicker (one value per frame pair) is
+    summarised over the pairs' people."""
+    table: dict[str, dict[str, dict]] = {}
+    for method in methods:
+        row = {name: person_summary(values, people) for name, values in per_sample.get(method, {}).items()}
+        if flicker and flicker.get(method):
+            row["flicker"] = person_summary(flicker[method], flicker_people)
+        table[method] = row
+    return table
+
+
+def method_differences(
+    per_sample: Mapping[str, Mapping[str, Sequence[float]]],
+    people: Sequence[str],
+    pairs: Sequence[tuple[str, str]] = (("model", "telea"),),
+    flicker: Mapping[str, Sequence[float]] | None = None,
+    flicker_people: Sequence[str] = (),
+) -> dict[str, dict]:
+    """``a - b`` per sample for each pair both methods of which were scored, every metric both
+    have (and flicker per frame pair), summarised over people; keyed ``"a-b"``."""
+    out: dict[str, dict] = {}
+    for a, b in pairs:
+        if a not in per_sample or b not in per_sample:
+            continue
+        shared = [k for k in per_sample[a] if k in per_sample[b]]
+        row = {k: paired_summary(per_sample[a][k], per_sample[b][k], people) for k in shared}
+        if flicker and flicker.get(a) and flicker.get(b):
+            row["flicker"] = paired_summary(flicker[a], flicker[b], flicker_people)
+        out[f"{a}-{b}"] = row
+    return out
+
+
+def scores_report(
+    methods: Sequence[str],
+    per_sample: Mapping[str, Mapping[str, Sequence[float]]],
+    people: Sequence[str],
+    pairs: Sequence[tuple[str, str]] = (("model", "telea"),),
+    flicker: Mapping[str, Sequence[float]] | None = None,
+    flicker_people: Sequence[str] = (),
+) -> dict:
+    """The part of every evaluation level's JSON that is about scores: per-sample people, the
+    people-weighted means, the paired differences, the per-person table and the raw values."""
+    out = {
+        "people": len(set(people)),
+        "sample_people": list(people),
+        "methods": method_summaries(methods, per_sample, people, flicker, flicker_people),
+        "paired": method_differences(per_sample, people, pairs, flicker, flicker_people),
+        "per_person": person_table(per_sample, people),
+        "per_sample": per_sample,
+    }
+    if flicker is not None:
+        out["flicker_per_pair"] = flicker
+        out["flicker_people"] = list(flicker_people)
+    return out

@@ -43,11 +43,12 @@ from mouthsynth.evaluation.fullres import (
     score_full,
     synthesizer_input,
 )
-from mouthsynth.evaluation.people import paired_summary, person_summary, person_table
+from mouthsynth.evaluation.people import method_differences, method_summaries, scores_report
 
 VIDEO_FRAMES = 100  # consecutive frames per video, from its start
 MODEL = "model"
 PER_FRAME = "model-frame"
+PAIRS = ((MODEL, "telea"), (MODEL, PER_FRAME))
 
 
 @dataclass
@@ -69,44 +70,21 @@ class VideoEvaluation:
         return len(self.ids)
 
     def summary(self) -> dict[str, dict[str, dict]]:
-        table = {}
-        for m in self.methods:
-            row = {k: person_summary(v, self.people) for k, v in self.per_sample.get(m, {}).items()}
-            if self.flicker.get(m):
-                row["flicker"] = person_summary(self.flicker[m], self.flicker_people)
-            table[m] = row
-        return table
+        return method_summaries(self.methods, self.per_sample, self.people, self.flicker, self.flicker_people)
 
     def paired(self) -> dict[str, dict]:
         """``model - telea`` and ``model - model-frame``: per frame (per frame pair for flicker),
         summarised over people."""
-        out = {}
-        for a, b in ((MODEL, "telea"), (MODEL, PER_FRAME)):
-            if a not in self.per_sample or b not in self.per_sample:
-                continue
-            row = {
-                k: paired_summary(self.per_sample[a][k], self.per_sample[b][k], self.people)
-                for k in self.per_sample[a]
-                if k in self.per_sample[b]
-            }
-            if self.flicker.get(a) and self.flicker.get(b):
-                row["flicker"] = paired_summary(self.flicker[a], self.flicker[b], self.flicker_people)
-            out[f"{a}-{b}"] = row
-        return out
+        return method_differences(self.per_sample, self.people, PAIRS, self.flicker, self.flicker_people)
 
     def to_json(self) -> dict:
         return {
             "frames": len(self),
             "frame_pairs": len(self.flicker_people),
-            "people": len(set(self.people)),
             "sample_ids": self.ids,
-            "sample_people": self.people,
-            "methods": self.summary(),
-            "paired": self.paired(),
-            "per_person": person_table(self.per_sample, self.people),
-            "per_sample": self.per_sample,
-            "flicker_per_pair": self.flicker,
-            "flicker_people": self.flicker_people,
+            **scores_report(
+                self.methods, self.per_sample, self.people, PAIRS, self.flicker, self.flicker_people
+            ),
             "videos": self.videos,
             "unavailable": self.unavailable,
             "errors": self.errors,
