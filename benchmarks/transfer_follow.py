@@ -149,7 +149,8 @@ def main() -> None:
             rows.append((driver, target, start, stats.frames, corr, amp, seen, stats.neutral))
             print(
                 f"{driver} -> {target}: r={corr:.2f} amp={amp:.2f} measured {seen:.0%} "
-                f"({time.perf_counter() - t0:.0f} s; {stats.neutral})",
+                f"({time.perf_counter() - t0:.0f} s; {stats.neutral}"
+                f"{'; ' + stats.target_neutral if stats.target_neutral else ''})",
                 file=sys.stderr,
                 flush=True,
             )

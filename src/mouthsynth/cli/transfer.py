@@ -24,13 +24,23 @@ def command(
             "a driver frame index, or an image of the driver with a neutral mouth."
         ),
     ] = "auto",
+    target_mouth: Annotated[
+        str,
+        typer.Option(
+            help="The target's own mouth: 'replace' its motion by the driver's (dubbing: an open "
+            "photo mouth is closed first, a video's is brought to its neutral, estimated from its "
+            "most closed frames, in every frame) or 'add' the driver's motion to it. A video "
+            "target's head motion is kept either way."
+        ),
+    ] = "replace",
     max_frames: Annotated[int | None, typer.Option(help="Stop after this many frames (a preview).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
 ) -> None:
     """Transfer the driver's mouth motion (relative to its neutral mouth, normalised for face size,
     position and head pose) to the target: the target's jaw rotates and its lips move as the
     driver's, the lower face is warped to the new shape and the new mouth interior is
-    synthesised. Eyes, nose, forehead and background do not move."""
+    synthesised. Eyes, nose, forehead and background do not move. A video target keeps its head
+    motion; the target's own mouth motion is replaced by the driver's (--target-mouth replace)."""
     with user_errors():
         from mouthsynth.config import load_config
         from mouthsynth.inference.synthesizer import MouthSynthesizer
@@ -48,6 +58,7 @@ def command(
             overwrite,
             max_frames=max_frames,
             log=console.print,
+            target_mouth=target_mouth,
         )
         console.print(
             f"wrote {out}: {stats.frames} frames in {stats.seconds:.1f} s, "
