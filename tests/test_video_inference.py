@@ -157,6 +157,7 @@ def test_tracker_runs_the_face_detector_only_to_re_detect():
 
     cfg = Config()
     cfg.inference.video_full_detect_s = 5.0  # the full detector also on a schedule
+    cfg.inference.video_threads = False  # the quick pass in the loop (see the next test)
     tracker, backend = FaceTracker(cfg, propose=propose), ScriptedBackend(script)
     seen_boxes = []
     detect = backend.detect
@@ -170,11 +171,55 @@ def test_tracker_runs_the_face_detector_only_to_re_detect():
     for index in range(n):
         backend.advance()
         tracker.update(backend, frame, index / 25.0)
-    # Full detections: frame 0, 40 (lost: a tracked call, then a full one), 41 (no track left)
-    # and 150 (scheduled). Quick passes: every 30 frames in between, their new box meshed too.
-    assert backend.full_detections == 4
-    assert proposals == [30, 60, 90, 120]
-    assert seen_boxes[30] == 2 and seen_boxes[31] == 1
+    # The quick pass finds the face to start (frame 0) and after a loss (41); at frame 40 the
+    # face is gone, so the quick pass finds nothing and the full detector runs; 150 is the
+    # scheduled full detection. Quick passes every 30 frames in between, their new box meshed too.
+    assert backend.full_detections == 2
+    assert proposals == [0, 30, 40, 41, 60, 90, 120]
+    assert seen_boxes[0] == 1 and seen_boxes[30] == 2 and seen_boxes[31] == 1
+    assert seen_boxes[40:43] == [1, 1, None]  # tracked box, quick box, then the full detector
+
+
+def test_background_quick_pass_meshes_its_boxes_on_a_later_frame():
+    """With video_threads the periodic quick pass runs in its own thread: the frame it looks at
+    is meshed on the tracked box alone, and its new box is meshed once it has finished."""
+    import threading
+
+    release = threading.Event()
+    looked_at = []
+
+    def slow_propose(frame):
+        looked_at.append(int(frame[0, 0, 0]))
+        release.wait(5)
+        return [(500.0, 500.0, 600.0, 600.0)]
+
+    cfg = Config()
+    assert cfg.inference.video_threads
+    script = [[_lips(0.3)] for _ in range(40)]
+    tracker, backend = FaceTracker(cfg, propose=slow_propose), ScriptedBackend(script)
+    seen = []
+    detect = backend.detect
+
+    def recording_detect(image, face_boxes=None):
+        seen.append(None if face_boxes is None else len(face_boxes))
+        return detect(image, face_boxes)
+
+    backend.detect = recording_detect
+    quick_at_start = lambda frame: [(0.0, 0.0, 8.0, 8.0)]  # noqa: E731 - the start's own pass
+    tracker._propose = quick_at_start
+    for index in range(33):
+        if index == 1:
+            tracker._propose = slow_propose
+        backend.advance()
+        frame = np.full((8, 8, 3), index, np.uint8)
+        tracker.update(backend, frame, index / 25.0)
+    assert looked_at == [30]  # submitted at frame 30, still running
+    assert seen[30:33] == [1, 1, 1]  # the loop did not wait for it
+    release.set()
+    tracker._pending.result(timeout=5)
+    backend.advance()
+    tracker.update(backend, np.zeros((8, 8, 3), np.uint8), 33 / 25.0)
+    assert seen[-1] == 2  # its new box is meshed on the next frame
 
 
 def test_video_encoder_settings_come_from_the_config(tiny_onnx, tmp_path):
@@ -262,12 +307,14 @@ def test_detection_schedule_follows_the_config_in_seconds():
     n = 200
     script = [[_lips(0.3)] for _ in range(n)]
     proposals = []
+    cfg.inference.video_threads = False
     tracker, backend = FaceTracker(cfg, propose=proposals.append, fps=25.0), ScriptedBackend(script)
     frame = np.zeros((8, 8, 3), np.uint8)
     for index in range(n):
         backend.advance()
         tracker.update(backend, frame, index / 25.0)
-    assert backend.full_detections == 1 and proposals == []  # only to start: the face is never lost
+    # Only to start (the quick pass found nothing: this one proposes no box): never lost again.
+    assert backend.full_detections == 1 and len(proposals) == 1
     cfg = Config()
     cfg.inference.video_full_detect_s = 5.0
     assert FaceTracker(cfg, fps=25.0).refresh_every == 25 and FaceTracker(cfg, fps=25.0).redetect_every == 125

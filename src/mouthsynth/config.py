@@ -163,10 +163,12 @@ class InferenceConfig:
     # and 0.136), the lowest LPIPS and the most detail (docs/results.md); 256 px is still the
     # least trained side. Lower it to trade detail for speed.
     max_crop_size: int = 192
-    # H.264 output of video commands: libx264 CRF (lower = better, bigger) and speed preset;
-    # "superfast" encodes about 40% faster than "veryfast" for files about twice the size.
+    # H.264 output of video commands: libx264 CRF (lower = better, bigger) and speed preset.
+    # "ultrafast" encodes a 720p frame in 0.44x "veryfast"'s time at the same quality (PSNR
+    # 44.1 dB at CRF 18 on a 720p clip, benchmarks/encode_presets.py), for files 2.2x the size;
+    # real time at 720p on 2 cores needs it. "veryfast" for smaller files.
     video_crf: int = 18
-    video_preset: str = "veryfast"
+    video_preset: str = "ultrafast"
     # Video only: the largest crop side the generator runs at (0: as max_crop_size, the photos'
     # cap). Generation at 192 / 256 px costs about 1.6x / 3x the 128-px time per face (`mouthsynth
     # bench`), which real time at 720p on 2 cores cannot afford; photos keep the larger sides.
@@ -175,12 +177,18 @@ class InferenceConfig:
     # when the mouth is still (0: off, every frame filled on its own); inner-lip motion (px of the
     # 128-px crop) at which it fades to 0; change of the known pixels around the mouth ([0, 1]
     # units) that counts as a cut and resets it; fill change ([0, 1] units) past which a pixel
-    # keeps less of the old fill (new teeth leave no ghost). Chosen on the validation videos
-    # (docs/results.md): flicker 1.13x -> 1.02x Telea's, L1 -1.5%, LPIPS +0.6%.
-    video_temporal: float = 0.85
-    video_temporal_motion: float = 8.0
+    # keeps less of the old fill (new teeth leave no ghost); whether the old fill is first moved
+    # with the lips (upper teeth ride with the upper lip); the blur (px of the 128-px crop) below
+    # which detail is the current frame's own, not averaged (0: all of it averaged). Chosen on
+    # the validation videos (docs/results.md): flicker 1.17x -> 1.01x Telea's with L1 and LPIPS
+    # within 2% of the per-frame model's; stronger settings reach Telea's flicker only by
+    # softening the fill (LPIPS +2.6% and more).
+    video_temporal: float = 0.95
+    video_temporal_motion: float = 24.0
     video_temporal_cut: float = 0.08
-    video_temporal_sigma: float = 0.3
+    video_temporal_sigma: float = 0.5
+    video_temporal_warp: bool = True
+    video_temporal_detail: float = 1.0
     # While every face is tracked, new faces are looked for by a quick detector pass every this
     # many seconds (faces from ~80 px) and by the full, upsampled one (from ~60 px, 0.45 s on a
     # 720p frame) every video_full_detect_s (0: only at the start and when a face is lost, which

@@ -101,8 +101,16 @@ class VideoEvaluation:
         }
 
 
-def _describe(f) -> dict:
-    return {"strength": f.strength, "motion": f.motion, "cut": f.cut, "sigma": f.sigma}
+def _describe(filler) -> dict:
+    f = filler.filter
+    return {
+        "strength": f.strength,
+        "motion": f.motion,
+        "cut": f.cut,
+        "sigma": f.sigma,
+        "warp": f.warp,
+        "detail": f.detail,
+    }
 
 
 def _bbox(mask: np.ndarray, margin: int = 2) -> tuple[int, int, int, int] | None:
@@ -148,7 +156,8 @@ def evaluate_videos(
 ) -> VideoEvaluation:
     """Score ``mouthsynth video``'s output on the first ``frames`` frames of every video in
     ``sources`` (photos are skipped); see the module doc. ``variants``: more labelled model
-    runs on the same tracker (label -> temporal strength or ``TemporalFilter``), for tuning."""
+    runs on the same tracker (label -> temporal strength, ``TemporalFilter`` or ``VideoFiller``
+    keyword arguments), for tuning."""
     from mouthsynth.inference.synthesizer import FaceTracker, VideoFiller
     from mouthsynth.io.video import VideoReader
 
@@ -157,7 +166,10 @@ def evaluate_videos(
         temporal[PER_FRAME] = 0.0
     temporal.update(variants or {})
     methods = list(baselines) + list(temporal)
-    described = {k: _describe(VideoFiller(synth, temporal=v).filter) for k, v in temporal.items()}
+    described = {
+        k: _describe(VideoFiller(synth, **(v if isinstance(v, dict) else {"temporal": v})))
+        for k, v in temporal.items()
+    }
     result = VideoEvaluation(methods, described, frames, hide)
     metric = lpips_or_reason(result.unavailable) if lpips else None
     for source in sources:
@@ -169,7 +181,10 @@ def evaluate_videos(
             with VideoReader(source.path) as reader:
                 fps = float(reader.fps)
                 tracker = FaceTracker(synth.cfg, fps=fps)
-                fillers = {m: VideoFiller(synth, tracker, temporal=v, fps=fps) for m, v in temporal.items()}
+                fillers = {
+                    m: VideoFiller(synth, tracker, fps=fps, **(v if isinstance(v, dict) else {"temporal": v}))
+                    for m, v in temporal.items()
+                }
                 first = next(iter(fillers.values()))
                 prev = None
                 for index, frame in enumerate(reader):

@@ -13,6 +13,7 @@ import importlib.resources
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -413,7 +414,12 @@ class VideoFiller:
             strength = inf.video_temporal if temporal is None else temporal
             try:
                 self.filter = TemporalFilter(
-                    strength, inf.video_temporal_motion, inf.video_temporal_cut, inf.video_temporal_sigma
+                    strength,
+                    inf.video_temporal_motion,
+                    inf.video_temporal_cut,
+                    inf.video_temporal_sigma,
+                    inf.video_temporal_warp,
+                    inf.video_temporal_detail,
                 )
             except ValueError as exc:
                 raise ConfigError(f"config keys 'inference.video_temporal*': {exc}") from exc
@@ -482,8 +488,9 @@ class FaceTracker:
     # While every face is tracked, new faces are looked for every ``inference.video_quick_detect_s``
     # by a quick detector pass at the frame's own resolution (faces from ~80 px), and by the full,
     # upsampled one (faces from ~60 px; 4x the cost, 0.45 s on a 720p frame on 2 cores) every
-    # ``inference.video_full_detect_s`` (default: never while tracked). A lost face triggers the
-    # full detector at once. The constants below are the 1 s / 5 s schedule in frames at 30 fps.
+    # ``inference.video_full_detect_s`` (default: never while tracked). At the start and when a
+    # face is lost, the quick pass runs first, and the full detector only if it finds nothing
+    # (or fewer faces than were tracked). The constants below are the 1 s / 5 s schedule in frames at 30 fps.
     REFRESH_EVERY = 30
     REDETECT_EVERY = 150
     # Hysteresis around geometry.min_open: a closed mouth must open past 1.2x the threshold to
@@ -504,6 +511,12 @@ class FaceTracker:
         inf = cfg.inference
         self.refresh_every = _every(inf.video_quick_detect_s, fps)
         self.redetect_every = _every(inf.video_full_detect_s, fps)
+        # With video_threads the periodic quick pass runs beside the frame loop (dlib releases
+        # the GIL): its new boxes are meshed on the frame after it finishes, not on the frame it
+        # looked at, and the loop does not wait for it (a 720p pass is ~80 ms, once a second).
+        self.background = inf.video_threads
+        self._pending: Future | None = None
+        self._pool: ThreadPoolExecutor | None = None
 
     def propose(self, frame: np.ndarray) -> list[tuple]:
         """Face boxes from the quick pass (no upsampling)."""
@@ -518,16 +531,33 @@ class FaceTracker:
         if not self.tracks or (self.redetect_every and self.frame % self.redetect_every == 0):
             return None
         boxes = [tr["box"] for tr in self.tracks]
-        if self.refresh_every and self.frame % self.refresh_every == 0:
-            boxes += [b for b in self.propose(frame) if all(box_iou(b, t) < 0.3 for t in boxes)]
-        return boxes
+        due = bool(self.refresh_every) and self.frame % self.refresh_every == 0
+        found: list[tuple] = []
+        if self.background:
+            if self._pending is not None and self._pending.done():
+                found, self._pending = self._pending.result(), None
+            if due and self._pending is None:
+                self._pool = self._pool or ThreadPoolExecutor(1, thread_name_prefix="mouthsynth-detect")
+                self._pending = self._pool.submit(self.propose, frame)
+        elif due:
+            found = self.propose(frame)
+        return boxes + [b for b in found if all(box_iou(b, t) < 0.3 for t in boxes)]
 
     def update(
         self, backend: LandmarkBackend, frame: np.ndarray, t: float
     ) -> list[tuple[FaceLandmarks, bool]]:
         boxes = self._boxes(frame)
-        faces = backend.detect(frame, boxes)
-        if boxes is not None and len(faces) < len(self.tracks):
+        scheduled = boxes is None and bool(self.tracks)  # the periodic full detection
+        faces = backend.detect(frame, boxes) if boxes is not None else []
+        if not scheduled and (boxes is None or len(faces) < len(self.tracks)):
+            # No face yet, or one was lost (a cut, a fast turn): the quick pass finds faces that
+            # are not small at a fifth of the full detector's cost; the full one runs if it finds
+            # fewer than were tracked (or none).
+            quick = self.propose(frame)
+            faces = backend.detect(frame, quick) if quick else []
+            if not faces or len(faces) < len(self.tracks):
+                faces = backend.detect(frame)
+        elif scheduled:
             faces = backend.detect(frame)
         self.frame += 1
         inf = self.cfg.inference
