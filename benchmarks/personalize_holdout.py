@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grid", type=Path, default=None)
     args = parser.parse_args(argv)
 
+    from mouthsynth.errors import MouthSynthError
     from mouthsynth.evaluation.evaluate import evaluate
     from mouthsynth.training.personalize import personalize
 
@@ -128,15 +129,24 @@ def main(argv: list[str] | None = None) -> int:
         if missing:
             parser.error(f"no video of {missing} in the val split (have {sorted(speakers)})")
         speakers = {s: speakers[s] for s in wanted}
-    rows, grid_rows = {}, []
+    rows, grid_rows, skipped = {}, [], {}
     for name, clips in speakers.items():
         work = args.out / name
         fit, holdout = cut_footage(clips, work / "cut")
         print(f"{name}: {len(fit)} fitting and {len(holdout)} held-out videos", file=sys.stderr)
         model = work / args.tag / "person.onnx"
         t0 = time.perf_counter()
-        result = personalize(fit, model, args.minutes, args.steps, overwrite=True, overrides=args.overrides,
-                             progress=sys.stderr.isatty())  # fmt: skip
+        try:
+            result = personalize(
+                fit, model, args.minutes, args.steps, overwrite=True, overrides=args.overrides,
+                progress=sys.stderr.isatty(),
+            )  # fmt: skip
+        except MouthSynthError as exc:
+            # Footage the product refuses (e.g. too few open-mouth frames in the fitting part) is
+            # reported as such, not scored, and the other speakers still run.
+            skipped[name] = str(exc)
+            print(f"{name}: not personalised: {exc}", file=sys.stderr, flush=True)
+            continue
         wall = time.perf_counter() - t0
         root = prepared_holdout(holdout, work / "holdout_data")
         ev = evaluate([root], model, ["telea"], None, None, blends=("alpha",))
@@ -187,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         "steps": args.steps,
         "recipe": args.overrides,
         "speakers": rows,
+        "not_personalised": skipped,
         "mean_over_speakers": mean,
         "ratios_of_means": {
             "l1_vs_telea": mean["personal"]["l1"] / mean["telea"]["l1"],
