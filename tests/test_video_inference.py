@@ -115,6 +115,19 @@ class ScriptedBackend:
         self._current = next(self.script)
 
 
+def _record_boxes(backend: ScriptedBackend) -> list[int | None]:
+    """Per mesh call of ``backend``: how many boxes it was given (None: the full detector)."""
+    seen: list[int | None] = []
+    detect = backend.detect
+
+    def recording_detect(image, face_boxes=None):
+        seen.append(None if face_boxes is None else len(face_boxes))
+        return detect(image, face_boxes)
+
+    backend.detect = recording_detect
+    return seen
+
+
 def _run(script: list[list[FaceLandmarks]], cfg: Config | None = None) -> tuple[list[bool], ScriptedBackend]:
     cfg = cfg or Config()
     tracker, backend = FaceTracker(cfg), ScriptedBackend(script)
@@ -159,14 +172,7 @@ def test_tracker_runs_the_face_detector_only_to_re_detect():
     cfg.inference.video_full_detect_s = 5.0  # the full detector also on a schedule
     cfg.inference.video_threads = False  # the quick pass in the loop (see the next test)
     tracker, backend = FaceTracker(cfg, propose=propose), ScriptedBackend(script)
-    seen_boxes = []
-    detect = backend.detect
-
-    def recording_detect(image, face_boxes=None):
-        seen_boxes.append(None if face_boxes is None else len(face_boxes))
-        return detect(image, face_boxes)
-
-    backend.detect = recording_detect
+    seen_boxes = _record_boxes(backend)
     frame = np.zeros((8, 8, 3), np.uint8)
     for index in range(n):
         backend.advance()
@@ -197,14 +203,7 @@ def test_background_quick_pass_meshes_its_boxes_on_a_later_frame():
     assert cfg.inference.video_threads
     script = [[_lips(0.3)] for _ in range(40)]
     tracker, backend = FaceTracker(cfg, propose=slow_propose), ScriptedBackend(script)
-    seen = []
-    detect = backend.detect
-
-    def recording_detect(image, face_boxes=None):
-        seen.append(None if face_boxes is None else len(face_boxes))
-        return detect(image, face_boxes)
-
-    backend.detect = recording_detect
+    seen = _record_boxes(backend)
     quick_at_start = lambda frame: [(0.0, 0.0, 8.0, 8.0)]  # noqa: E731 - the start's own pass
     tracker._propose = quick_at_start
     for index in range(33):

@@ -165,11 +165,10 @@ def evaluate_videos(
     if per_frame:
         temporal[PER_FRAME] = 0.0
     temporal.update(variants or {})
+    # Every run as VideoFiller keyword arguments.
+    temporal = {k: v if isinstance(v, dict) else {"temporal": v} for k, v in temporal.items()}
     methods = list(baselines) + list(temporal)
-    described = {
-        k: _describe(VideoFiller(synth, **(v if isinstance(v, dict) else {"temporal": v})))
-        for k, v in temporal.items()
-    }
+    described = {k: _describe(VideoFiller(synth, **v)) for k, v in temporal.items()}
     result = VideoEvaluation(methods, described, frames, hide)
     metric = lpips_or_reason(result.unavailable) if lpips else None
     for source in sources:
@@ -181,10 +180,7 @@ def evaluate_videos(
             with VideoReader(source.path) as reader:
                 fps = float(reader.fps)
                 tracker = FaceTracker(synth.cfg, fps=fps)
-                fillers = {
-                    m: VideoFiller(synth, tracker, fps=fps, **(v if isinstance(v, dict) else {"temporal": v}))
-                    for m, v in temporal.items()
-                }
+                fillers = {m: VideoFiller(synth, tracker, fps=fps, **v) for m, v in temporal.items()}
                 first = next(iter(fillers.values()))
                 prev = None
                 for index, frame in enumerate(reader):

@@ -490,7 +490,8 @@ class FaceTracker:
     # upsampled one (faces from ~60 px; 4x the cost, 0.45 s on a 720p frame on 2 cores) every
     # ``inference.video_full_detect_s`` (default: never while tracked). At the start and when a
     # face is lost, the quick pass runs first, and the full detector only if it finds nothing
-    # (or fewer faces than were tracked). The constants below are the 1 s / 5 s schedule in frames at 30 fps.
+    # (or fewer faces than were tracked). The constants below are the 1 s / 5 s schedule in
+    # frames at 30 fps.
     REFRESH_EVERY = 30
     REDETECT_EVERY = 150
     # Hysteresis around geometry.min_open: a closed mouth must open past 1.2x the threshold to
@@ -547,18 +548,19 @@ class FaceTracker:
         self, backend: LandmarkBackend, frame: np.ndarray, t: float
     ) -> list[tuple[FaceLandmarks, bool]]:
         boxes = self._boxes(frame)
-        scheduled = boxes is None and bool(self.tracks)  # the periodic full detection
-        faces = backend.detect(frame, boxes) if boxes is not None else []
-        if not scheduled and (boxes is None or len(faces) < len(self.tracks)):
-            # No face yet, or one was lost (a cut, a fast turn): the quick pass finds faces that
-            # are not small at a fifth of the full detector's cost; the full one runs if it finds
-            # fewer than were tracked (or none).
-            quick = self.propose(frame)
-            faces = backend.detect(frame, quick) if quick else []
-            if not faces or len(faces) < len(self.tracks):
-                faces = backend.detect(frame)
-        elif scheduled:
+        if boxes is None and self.tracks:  # the periodic full detection
             faces = backend.detect(frame)
+        else:
+            faces = backend.detect(frame, boxes) if boxes is not None else []
+            wanted = max(1, len(self.tracks))
+            if len(faces) < wanted:
+                # No face yet, or one was lost (a cut, a fast turn): the quick pass finds faces
+                # that are not small at a fifth of the full detector's cost; the full one runs
+                # if it finds fewer than were tracked (or none).
+                quick = self.propose(frame)
+                faces = backend.detect(frame, quick) if quick else []
+                if len(faces) < wanted:
+                    faces = backend.detect(frame)
         self.frame += 1
         inf = self.cfg.inference
         new_tracks, out = [], []

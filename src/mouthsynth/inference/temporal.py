@@ -42,7 +42,6 @@ from mouthsynth.geometry.crops import REFERENCE_SIZE
 
 _DEFAULTS = InferenceConfig()  # the filter's defaults are the config's (inference.video_temporal*)
 CONTEXT_SIDE = 32  # the known pixels are compared at this resolution
-REPLICATE = cv2.BORDER_REPLICATE
 FLOW_GRID = 16  # the lip-following displacement is interpolated on this grid, then resized
 
 
@@ -134,6 +133,7 @@ class TemporalFilter:
         if self.strength <= 0:
             return generated
         fill = generated.astype(np.float32) / 255.0
+        lips = _lips(crop)
         w = self.weight(state, crop)
         if w <= 0:
             if state.fill is not None:
@@ -141,10 +141,11 @@ class TemporalFilter:
             out = fill
         else:
             old_fill, old_mask = state.fill, state.mask
-            lips = _lips(crop)
             if self.warp and state.lips is not None and state.lips.shape == lips.shape:
                 map_x, map_y = lip_flow(lips, state.lips, crop.size)
-                old_fill = cv2.remap(old_fill, map_x, map_y, cv2.INTER_LINEAR, borderMode=REPLICATE)
+                old_fill = cv2.remap(
+                    old_fill, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+                )
                 old_mask = cv2.remap(old_mask, map_x, map_y, cv2.INTER_LINEAR)  # outside: 0, no blend
             diff = np.abs(fill - old_fill).mean(axis=2, keepdims=True)
             per_pixel = w * old_mask[..., None] * np.exp(-((diff / self.sigma) ** 2))
@@ -157,7 +158,7 @@ class TemporalFilter:
         state.fill = out
         state.mask = crop.mask.astype(np.float32)
         state.inner = crop.inner_lip.astype(np.float32) * (REFERENCE_SIZE / crop.size)
-        state.lips = _lips(crop)
+        state.lips = lips
         state.context = _context(crop)
         if w <= 0:
             return generated

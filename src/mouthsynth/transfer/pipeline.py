@@ -312,10 +312,7 @@ def transfer(
                     i = stats.frames if tgt.video else 0
                     points = tgt_points[i] if i < len(tgt_points) else None
                     if points is None:
-                        stats.target_lost += 1
-                        stats.driver_mouth_open.append(opening_d)
-                        stats.target_mouth_open.append(float("nan"))
-                        _emit(writer, target_frame, stats, bar)
+                        _emit_target_lost(writer, target_frame, stats, bar, opening_d)
                         continue
                     source = points
                     if motion is None or tgt.video:
@@ -324,10 +321,7 @@ def transfer(
                     if tgt.video and stats.frames > 0:
                         found = tgt_track(target_frame)
                         if found is None:
-                            stats.target_lost += 1
-                            stats.driver_mouth_open.append(opening_d)
-                            stats.target_mouth_open.append(float("nan"))
-                            _emit(writer, target_frame, stats, bar)
+                            _emit_target_lost(writer, target_frame, stats, bar, opening_d)
                             continue
                         if found is not target_face:
                             target_face, motion = found, None
@@ -366,6 +360,14 @@ def transfer(
         tgt.close()
     stats.seconds = time.perf_counter() - start
     return stats
+
+
+def _emit_target_lost(writer, frame: np.ndarray, stats: TransferStats, bar, driver_open: float) -> None:
+    """A frame without the target's face: written as it is, its opening unknown."""
+    stats.target_lost += 1
+    stats.driver_mouth_open.append(driver_open)
+    stats.target_mouth_open.append(float("nan"))
+    _emit(writer, frame, stats, bar)
 
 
 def _emit(writer, image: np.ndarray, stats: TransferStats, bar) -> None:
