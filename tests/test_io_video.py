@@ -86,6 +86,24 @@ def test_round_trip_keeps_frames_fps_size_and_audio_bytes(videos_dir, tmp_path):
     assert sorted(p.name for p in target.parent.iterdir()) == ["clip.mp4"]  # no temporary file left
 
 
+def test_encoded_colours_match_the_frames(tmp_path):
+    """Saturated patches come back at their own colour: the RGB -> YUV 4:2:0 conversion uses
+    the matrix and range the decoder assumes (BT.601, limited), to within a few levels."""
+    colours = np.array(
+        [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0], [40, 40, 40], [230, 180, 150]], np.uint8
+    )
+    frame = np.repeat(np.repeat(colours[None], 64, 0), 64, 1)  # 64 x 384, one patch per colour
+    target = tmp_path / "patches.mp4"
+    with VideoWriter(target, 25, frame.shape[1], frame.shape[0]) as writer:
+        for _ in range(3):
+            writer.write(frame)
+    with VideoReader(target) as reader:
+        back = next(iter(reader)).astype(float)
+    for k, colour in enumerate(colours):
+        patch = back[16:48, 64 * k + 16 : 64 * k + 48].reshape(-1, 3).mean(0)
+        assert np.abs(patch - colour).max() < 6, (colour, patch)
+
+
 def _write_tone(path: Path, seconds: float, rate: int = 16000) -> Path:
     with av.open(str(path), "w") as container:
         stream = container.add_stream("aac", rate=rate)

@@ -36,6 +36,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from mouthsynth.errors import InputError, MouthSynthError
@@ -342,7 +343,13 @@ class VideoWriter:
 
     def _encode(self, frame: np.ndarray) -> None:
         start = time.perf_counter()
-        video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        if self._stream.pix_fmt == "yuv420p":
+            # OpenCV's conversion is about 7x cheaper than the encoder's own (swscale) from RGB at
+            # 720p, with the same BT.601 limited-range result to within a level.
+            yuv = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2YUV_I420)
+            video_frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+        else:
+            video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
         video_frame.pts = self._index
         self._index += 1
         self._container.mux(self._stream.encode(video_frame))
