@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -177,9 +178,10 @@ def evaluate_videos(
         name = source.path.stem
         counts = {"frames": 0, "scored": 0, "pairs": 0}
         try:
-            with VideoReader(source.path) as reader:
+            with ExitStack() as stack:
+                reader = stack.enter_context(VideoReader(source.path))
                 fps = float(reader.fps)
-                tracker = FaceTracker(synth.cfg, fps=fps)
+                tracker = stack.enter_context(closing(FaceTracker(synth.cfg, fps=fps)))
                 fillers = {m: VideoFiller(synth, tracker, fps=fps, **v) for m, v in temporal.items()}
                 first = next(iter(fillers.values()))
                 prev = None
