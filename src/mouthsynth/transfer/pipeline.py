@@ -32,6 +32,7 @@ import numpy as np
 
 from mouthsynth.errors import InputError, NoFaceError
 from mouthsynth.geometry import mouth_open
+from mouthsynth.transfer.lips import shape_lips
 from mouthsynth.transfer.motion import MotionTransfer, landmarks_from_points
 from mouthsynth.transfer.neutral import (
     NEUTRAL_MAX_OPEN,
@@ -335,7 +336,8 @@ def transfer(
                     stats.target_mouth_open.append(float("nan"))
                     result_image = target_frame
                 else:
-                    moved = motion.target_points(aligned)
+                    # The target's lips keep their width and thickness (lips.py).
+                    moved = shape_lips(source, motion.target_points(aligned))
                     warped = warp_lower_face(target_frame, source, moved, motion.moving)
                     face = landmarks_from_points(moved)
                     opening = mouth_open(face.inner_lip)
