@@ -318,37 +318,3 @@ def test_detection_schedule_follows_the_config_in_seconds():
     cfg.inference.video_full_detect_s = 5.0
     assert FaceTracker(cfg, fps=25.0).refresh_every == 25 and FaceTracker(cfg, fps=25.0).redetect_every == 125
     assert FaceTracker(Config(), fps=25.0).redetect_every == 0  # the default: only when a face is lost
-
-
-def test_tracking_mode_mesh_follows_the_static_one_and_releases_its_graphs(videos_dir):
-    """Each tracked face gets a FaceMesh graph in tracking mode: its lips agree with the
-    per-frame static mesh, and the graph is closed when the face is lost and at the end."""
-    from mouthsynth.landmarks import create_backend
-
-    backend = create_backend(Config().landmarks)
-    trackers = {}
-    for tracking in (True, False):
-        cfg = Config()
-        cfg.landmarks.video_tracking = tracking
-        trackers[tracking] = FaceTracker(cfg)
-    lips = {True: [], False: []}
-    with VideoReader(videos_dir / CLIP) as reader:
-        for index, frame in enumerate(reader):
-            if index >= 20:
-                break
-            for tracking, tracker in trackers.items():
-                ((face, _),) = tracker.update(backend, frame, index / 30.0)
-                lips[tracking].append(face.inner_lip)
-    assert len(backend._tracked) == 1  # one graph: the tracked face's
-    width = np.ptp(lips[False][0][:, 0])
-    gap = np.abs(np.array(lips[True]) - np.array(lips[False])).mean()
-    assert gap < 0.03 * width, (gap, width)
-    # A frame without the face: the track is lost and its graph closed.
-    assert trackers[True].update(backend, np.zeros_like(frame), 1.0) == []
-    assert len(backend._tracked) == 0
-    for t in (1.1, 1.2):  # found again by the detector, then tracked
-        assert len(trackers[True].update(backend, frame, t)) == 1
-    assert len(backend._tracked) == 1
-    trackers[True].close()
-    assert len(backend._tracked) == 0
-    backend.close()

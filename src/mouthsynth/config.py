@@ -51,10 +51,6 @@ class LandmarkConfig:
     # Images are upsampled once for the HOG detector when their short side is below this.
     upsample_below: int = 1200
     max_faces: int = 16
-    # Videos: each tracked face keeps a FaceMesh graph of its own in tracking mode (it starts
-    # from the last frame's landmarks, no detector run per crop); false meshes every frame's crop
-    # on its own, as for photos.
-    video_tracking: bool = True
 
 
 @dataclass

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -178,10 +177,9 @@ def evaluate_videos(
         name = source.path.stem
         counts = {"frames": 0, "scored": 0, "pairs": 0}
         try:
-            with ExitStack() as stack:
-                reader = stack.enter_context(VideoReader(source.path))
+            with VideoReader(source.path) as reader:
                 fps = float(reader.fps)
-                tracker = stack.enter_context(closing(FaceTracker(synth.cfg, fps=fps)))
+                tracker = FaceTracker(synth.cfg, fps=fps)
                 fillers = {m: VideoFiller(synth, tracker, fps=fps, **v) for m, v in temporal.items()}
                 first = next(iter(fillers.values()))
                 prev = None

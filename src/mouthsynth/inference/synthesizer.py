@@ -10,7 +10,6 @@ on images and on videos. With the default ONNX backend nothing here imports torc
 from __future__ import annotations
 
 import importlib.resources
-import itertools
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -354,8 +353,6 @@ class MouthSynthesizer:
                 frames.close()
                 writer.abort()
                 raise
-            finally:
-                filler.tracker.close()
             frames.close()
             writer.close()
         stats["seconds"] = time.perf_counter() - start
@@ -521,7 +518,6 @@ class FaceTracker:
         self.background = inf.video_threads
         self._pending: Future | None = None
         self._pool: ThreadPoolExecutor | None = None
-        self._backend: LandmarkBackend | None = None  # the one holding tracking state, if any
 
     def propose(self, frame: np.ndarray) -> list[tuple]:
         """Face boxes from the quick pass (no upsampling)."""
@@ -554,12 +550,6 @@ class FaceTracker:
         boxes = self._boxes(frame)
         if boxes is None and self.tracks:  # the periodic full detection
             faces = backend.detect(frame)
-        elif boxes is not None and self.cfg.landmarks.video_tracking and hasattr(backend, "track"):
-            self._backend = backend
-            faces = [backend.track(frame, tr["key"], tr["box"]) for tr in self.tracks]
-            faces = [f for f in faces if f is not None]
-            new_boxes = boxes[len(self.tracks) :]  # found by the quick pass
-            faces += backend.detect(frame, new_boxes) if new_boxes else []
         else:
             faces = backend.detect(frame, boxes) if boxes is not None else []
             wanted = max(1, len(self.tracks))
@@ -577,11 +567,7 @@ class FaceTracker:
         for face in faces:
             match = max(self.tracks, key=lambda tr: box_iou(tr["box"], face.face_box), default=None)
             if match is None or box_iou(match["box"], face.face_box) < 0.3 or match in new_tracks:
-                match = {
-                    "filter": self._filter(inf.smooth_min_cutoff, inf.smooth_beta),
-                    "open": False,
-                    "key": next(_TRACK_KEYS),
-                }
+                match = {"filter": self._filter(inf.smooth_min_cutoff, inf.smooth_beta), "open": False}
             lips = np.concatenate([face.inner_lip, face.outer_lip])
             smooth = match["filter"](lips, t)
             k = len(face.inner_lip)
@@ -592,29 +578,8 @@ class FaceTracker:
             match["box"] = face.face_box
             new_tracks.append(match)
             out.append((face, match["open"]))
-        self._forget([tr for tr in self.tracks if not any(tr is kept for kept in new_tracks)])
         self.tracks = new_tracks
         return out
-
-    def _forget(self, tracks: list[dict]) -> None:
-        """Release what the landmark backend keeps for lost tracks (tracking graphs)."""
-        forget = getattr(self._backend, "forget", None)
-        for tr in tracks:
-            if forget is not None:
-                forget(tr["key"])
-
-    def close(self) -> None:
-        """Release the tracks' landmark state and the background detector thread."""
-        self._forget(self.tracks)
-        self.tracks = []
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool, self._pending = None, None
-
-
-# Tracks are named by a process-wide counter: a landmark backend shared by several trackers
-# (videos) keeps each one's tracking state apart.
-_TRACK_KEYS = itertools.count()
 
 
 def _every(seconds: float, fps: float) -> int:

@@ -8,9 +8,6 @@ silenced unless verbose; see mouthsynth.logging_setup.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Hashable
-
 import cv2
 import numpy as np
 
@@ -25,9 +22,6 @@ OUTER_LIP = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314
 
 # FaceMesh is most accurate when the face fills a frame of about this size.
 _MESH_INPUT = 256
-# Tracking graphs kept at most (one per video face; the oldest is closed past this), so a caller
-# that never calls ``forget`` cannot grow them without bound.
-_MAX_TRACKED = 32
 
 
 class MediaPipeBackend:
@@ -55,7 +49,6 @@ class MediaPipeBackend:
             self._mesh.process(blank)
             self._whole.process(blank)
         self._detector: HogFaceDetector | None = None
-        self._tracked: OrderedDict[Hashable, object] = OrderedDict()
 
     def _process(self, mesh, image: np.ndarray):
         with native_stderr_silenced():
@@ -66,11 +59,8 @@ class MediaPipeBackend:
             self._detector = HogFaceDetector(self.cfg.upsample_below)
         return self._detector(image)
 
-    def _mesh_crop(
-        self, image: np.ndarray, box: tuple[float, float, float, float], mesh=None
-    ) -> np.ndarray | None:
-        """Mesh the face in ``box``: a square crop grown by the margin, scaled to the mesh's size
-        (by ``mesh``, default the static one)."""
+    def _mesh_crop(self, image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray | None:
+        """Mesh the face in ``box``: a square crop grown by the margin, scaled to the mesh's size."""
         h, w = image.shape[:2]
         cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
         side = max(box[2] - box[0], box[3] - box[1]) * (1 + 2 * self.cfg.face_margin)
@@ -82,7 +72,7 @@ class MediaPipeBackend:
         crop = cv2.warpAffine(
             image, matrix, (_MESH_INPUT, _MESH_INPUT), flags=interp, borderMode=cv2.BORDER_CONSTANT
         )
-        result = self._process(mesh or self._mesh, crop)
+        result = self._process(self._mesh, crop)
         if not result.multi_face_landmarks:
             return None
         pts = np.array([(p.x, p.y) for p in result.multi_face_landmarks[0].landmark], np.float32)
@@ -112,51 +102,14 @@ class MediaPipeBackend:
                     meshes.append(pts)
         faces: list[FaceLandmarks] = []
         for pts in meshes:
-            face = self._face(pts)
-            if any(box_iou(face.face_box, f.face_box) > 0.5 for f in faces):
+            box = points_box(pts)
+            if any(box_iou(box, f.face_box) > 0.5 for f in faces):
                 continue  # the same face found twice
-            faces.append(face)
+            faces.append(FaceLandmarks(pts[INNER_LIP], pts[OUTER_LIP], box, pts, self.name))
         faces.sort(key=lambda f: -(f.face_box[2] - f.face_box[0]) * (f.face_box[3] - f.face_box[1]))
         return faces[: self.cfg.max_faces]
 
-    def _face(self, pts: np.ndarray) -> FaceLandmarks:
-        return FaceLandmarks(pts[INNER_LIP], pts[OUTER_LIP], points_box(pts), pts, self.name)
-
-    def track(
-        self, image: np.ndarray, key: Hashable, box: tuple[float, float, float, float]
-    ) -> FaceLandmarks | None:
-        """The video face ``key`` (the caller's track), last seen in ``box``, meshed by a
-        FaceMesh graph of its own in tracking mode: it starts from its last landmarks instead of
-        running its face detector on every crop (a 720p frame's mesh ~40% cheaper), and detects
-        again only when its confidence drops. None when the face is gone."""
-        mesh = self._tracked.get(key)
-        if mesh is None:
-            import mediapipe as mp
-
-            with native_stderr_silenced():
-                mesh = mp.solutions.face_mesh.FaceMesh(
-                    static_image_mode=False,
-                    max_num_faces=1,
-                    refine_landmarks=True,
-                    min_detection_confidence=0.5,
-                )
-            self._tracked[key] = mesh
-            while len(self._tracked) > _MAX_TRACKED:
-                self.forget(next(iter(self._tracked)))
-        self._tracked.move_to_end(key)
-        pts = self._mesh_crop(image, box, mesh)
-        return None if pts is None else self._face(pts)
-
-    def forget(self, key: Hashable) -> None:
-        """Close the tracking graph of ``key`` (its face was lost or the video ended)."""
-        mesh = self._tracked.pop(key, None)
-        if mesh is not None:
-            with native_stderr_silenced():
-                mesh.close()
-
     def close(self) -> None:
-        for key in list(self._tracked):
-            self.forget(key)
         with native_stderr_silenced():
             self._mesh.close()
             self._whole.close()
