@@ -12,9 +12,11 @@ import pytest
 
 from mouthsynth.config import load_config
 from mouthsynth.geometry import mouth_open
+from mouthsynth.geometry.mouth import polygon_mask
 from mouthsynth.io.images import read_image
 from mouthsynth.landmarks import create_backend
 from mouthsynth.landmarks.mediapipe_backend import INNER_LIP, OUTER_LIP
+from mouthsynth.transfer.interior import GROW, close_interior
 from mouthsynth.transfer.lips import MIN_WIDTH, shape_lips
 from mouthsynth.transfer.warp import build_mesh, lower_face_map, warp_lower_face
 
@@ -85,3 +87,34 @@ def test_asked_to_stay_the_lips_and_the_image_stay(face):
     image, points = face
     assert np.allclose(shape_lips(points, points), points, atol=1e-6)
     assert np.array_equal(warp_lower_face(image, points, points), image)
+
+
+def test_an_open_photo_has_its_own_interior_painted_over_before_it_moves(face):
+    image, points = face
+    inner = points[INNER_LIP]
+    assert mouth_open(inner) > 0.1  # the photo's lips are apart: teeth and a dark gap
+    closed = close_interior(image, points)
+    changed = np.any(closed != image, axis=-1)
+    ys, xs = np.nonzero(changed)
+    # Only around the mouth's inside, which now looks like the lips around it (no dark gap).
+    n = len(INNER_LIP)
+    grow = 2 + GROW * np.linalg.norm(inner[0] - inner[n // 2])
+    assert xs.min() >= inner[:, 0].min() - grow and xs.max() <= inner[:, 0].max() + grow
+    assert ys.min() >= inner[:, 1].min() - grow and ys.max() <= inner[:, 1].max() + grow
+    # Inside, the colour is now the lips' (before: teeth and the dark gap between them).
+    size = image.shape[:2]
+    inside = polygon_mask(inner, size) > 0.5
+    band = (polygon_mask(points[OUTER_LIP], size) > 0.5) & ~(polygon_mask(inner, size, 3) > 0)
+    lip_colour = np.median(image[band].astype(float), axis=0)
+    before = np.abs(image[inside].astype(float) - lip_colour).mean()
+    after = np.abs(closed[inside].astype(float) - lip_colour).mean()
+    assert after < 0.6 * before
+    assert np.array_equal(close_interior(closed, _closed(points)), closed)
+
+
+def _closed(points: np.ndarray) -> np.ndarray:
+    out = points.copy()
+    n = len(INNER_LIP)
+    for i in range(1, n // 2):
+        out[INNER_LIP[n - i]] = out[INNER_LIP[i]]
+    return out

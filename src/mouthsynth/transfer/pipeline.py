@@ -32,6 +32,7 @@ import numpy as np
 
 from mouthsynth.errors import InputError, NoFaceError
 from mouthsynth.geometry import mouth_open
+from mouthsynth.transfer.interior import close_interior
 from mouthsynth.transfer.lips import shape_lips
 from mouthsynth.transfer.motion import MotionTransfer, landmarks_from_points
 from mouthsynth.transfer.neutral import (
@@ -338,7 +339,10 @@ def transfer(
                 else:
                     # The target's lips keep their width and thickness (lips.py).
                     moved = shape_lips(source, motion.target_points(aligned))
-                    warped = warp_lower_face(target_frame, source, moved, motion.moving)
+                    frame = target_frame
+                    if tgt_points is not None:  # its own open mouth gives way (interior.py)
+                        frame = close_interior(frame, source)
+                    warped = warp_lower_face(frame, source, moved, motion.moving)
                     face = landmarks_from_points(moved)
                     opening = mouth_open(face.inner_lip)
                     stats.target_mouth_open.append(opening)
