@@ -4,8 +4,10 @@ paints the new interior.
 First the driver's landmarks over the whole clip, its neutral mouth (estimated from its most
 closed frames unless given) and its motion against it, normalised for face size, position and
 head pose (neutral.py). Then per frame: the driver's jaw angle and lip motion applied to the
-target (motion.py, jaw.py); the target's lower face warped so its lips and jaw take the new
-shape (warp.py); the new interior synthesised and composited (MouthSynthesizer.fill_faces).
+target (motion.py, jaw.py), its lips keeping their own width and thickness (lips.py); with
+``target_mouth="replace"`` the target's own open mouth painted over (interior.py); the target's
+lower face warped so its lips and jaw take the new shape (warp.py); the new interior synthesised
+and composited (MouthSynthesizer.fill_faces).
 
 The target's own mouth motion is replaced by the driver's (``target_mouth="replace"``, as
 dubbing needs): a video target's landmarks over the clip give its own neutral mouth, estimated
