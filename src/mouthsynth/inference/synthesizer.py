@@ -10,6 +10,7 @@ on images and on videos. With the default ONNX backend nothing here imports torc
 from __future__ import annotations
 
 import importlib.resources
+import itertools
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -332,15 +333,19 @@ class MouthSynthesizer:
                 overwrite=overwrite,
                 threaded=threads,
             )
-            frames = Prefetcher(reader) if threads else _Timed(reader)
+            # The faces are tracked as the frames are decoded: with threads that is in the decoding
+            # thread, ahead of the fill (tracking needs only the last frame's faces), so the
+            # frame loop's own work is the fill alone.
+            fps = float(reader.fps)
+            decoded = itertools.islice(reader, max_frames)
+            tracked = ((f, filler.track(f, i / fps)) for i, f in enumerate(decoded))
+            frames = Prefetcher(tracked) if threads else _Timed(tracked)
             try:
                 bar = tqdm(
                     total=reader.frame_count or None, unit="frame", disable=not progress, dynamic_ncols=True
                 )
-                for index, frame in enumerate(frames):
-                    if max_frames is not None and index >= max_frames:
-                        break
-                    out, status = filler(frame, index / float(reader.fps))
+                for frame, faces in frames:
+                    out, status = filler.fill_tracked(frame, faces)
                     stats[status] += 1
                     t0 = time.perf_counter()
                     writer.write(out)
@@ -356,7 +361,9 @@ class MouthSynthesizer:
             frames.close()
             writer.close()
         stats["seconds"] = time.perf_counter() - start
-        stages = {"decode": frames.busy, **{k: v for k, v in filler.times.items() if k != "encode_wait"}}
+        # The decoding thread's busy time includes the tracking, counted as landmarks.
+        decode = frames.busy - filler.times["landmarks"]
+        stages = {"decode": decode, **{k: v for k, v in filler.times.items() if k != "encode_wait"}}
         stages["encode"] = writer.busy if threads else filler.times["encode_wait"]
         stats["seconds_by_stage"] = stages
         stats["threads"] = threads
@@ -472,7 +479,12 @@ class VideoFiller:
         return out, len(todo)
 
     def __call__(self, frame: np.ndarray, t: float) -> tuple[np.ndarray, str]:
-        tracked = self.track(frame, t)
+        return self.fill_tracked(frame, self.track(frame, t))
+
+    def fill_tracked(
+        self, frame: np.ndarray, tracked: list[tuple[FaceLandmarks, bool, dict]]
+    ) -> tuple[np.ndarray, str]:
+        """``fill`` with the frame's status: (output frame, "synthesised" | "closed" | "no_face")."""
         if not tracked:
             return frame, "no_face"
         out, filled = self.fill(frame, tracked)
