@@ -363,3 +363,26 @@ def test_large_mouths_are_cut_at_their_own_resolution(tiny_model, photo, tmp_pat
     capped = Config()
     capped.inference.max_crop_size = SIZE
     assert MouthSynthesizer(path, config=capped).crop_side(face.outer_lip) == SIZE
+
+
+def test_photo_detail_stage_follows_the_config_and_zero_is_the_old_paste_back(tiny_model, photo):
+    """``inference.fill_detail`` reaches the photo paste-back: 0 gives exactly what composite()
+    gives without the stage; the default changes only pixels the alpha allows, and not all of
+    them the same as at 0."""
+    from mouthsynth.geometry import crop_alpha
+    from mouthsynth.inference.compositing import composite
+
+    image = photo("stargan-v2_006930.jpg")
+    off = Config()
+    off.inference.fill_detail = 0.0
+    synth_off = MouthSynthesizer(tiny_model[0], config=off)
+    face = synth_off.landmarks.detect(image)[0]
+    crop = cut_mouth(image, face, synth_off.crop_side(face.outer_lip), synth_off.cfg.geometry)
+    generated = synth_off.generate([crop])[id(crop)]
+    expected = composite(image, crop, generated, alpha=crop_alpha(crop, cfg=synth_off.cfg.geometry))
+    result_off = synth_off.fill_crops(image, [(face, crop)], force=True)
+    assert np.array_equal(result_off.image, expected)
+    assert Config().inference.fill_detail > 0  # the stage is on by default for photos
+    result_on = MouthSynthesizer(tiny_model[0]).fill_crops(image, [(face, crop)], force=True)
+    _assert_only_inside(result_on.image, image, result_on.mask)
+    assert (result_on.image != result_off.image).any()

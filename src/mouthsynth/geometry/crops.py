@@ -203,12 +203,52 @@ def alpha_in_image(crop: MouthCrop, alpha: np.ndarray | None = None) -> np.ndarr
     return out
 
 
+UPSAMPLING = {"linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC, "lanczos": cv2.INTER_LANCZOS4}
+
+
+def enlargement(crop: MouthCrop) -> float:
+    """Image pixels per crop pixel (above 1 when the crop is enlarged to paste it back)."""
+    return 1.0 / float(np.sqrt(abs(np.linalg.det(crop.matrix[:, :2]))))
+
+
+def enlarge_fill(
+    generated: np.ndarray,
+    to_roi: np.ndarray,
+    size: tuple[int, int],
+    factor: float,
+    upsampling: str = "linear",
+    detail: float = 0.0,
+    detail_sigma: float = 1.0,
+) -> np.ndarray:
+    """The generated crop resampled into image pixels (float32), with the light detail stage:
+    an unsharp mask of strength ``detail`` whose Gaussian is ``detail_sigma`` crop px, i.e.
+    ``detail_sigma * factor`` image px, so it lifts the same band of the fill's own detail
+    whatever the enlargement. ``detail=0`` and ``"linear"`` give the plain bilinear fill."""
+    if upsampling not in UPSAMPLING:
+        raise ValueError(f"upsampling must be one of {', '.join(UPSAMPLING)}, got {upsampling!r}")
+    out = cv2.warpAffine(
+        generated.astype(np.float32),
+        to_roi,
+        size,
+        flags=UPSAMPLING[upsampling],
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    if detail > 0:
+        sigma = max(detail_sigma * max(factor, 1.0), 0.3)
+        blurred = cv2.GaussianBlur(out, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
+        out = out + detail * (out - blurred)
+    return out
+
+
 def paste_back(
     image: np.ndarray,
     crop: MouthCrop,
     generated: np.ndarray,
     alpha: np.ndarray | None = None,
     keep_detail: bool = True,
+    upsampling: str = "linear",
+    detail: float = 0.0,
+    detail_sigma: float = 1.0,
 ) -> np.ndarray:
     """Put a generated crop back into ``image``; only pixels under the feathered interior mask
     change.
@@ -216,7 +256,8 @@ def paste_back(
     ``keep_detail=True`` pastes the change the generator made (generated - real crop) at the
     crop's resolution: an unchanged crop gives back the image exactly, and detail finer than the
     crop survives. ``keep_detail=False`` replaces the masked pixels by the upsampled generated
-    crop: nothing of the old interior shows through (what synthesis wants)."""
+    crop: nothing of the old interior shows through (what synthesis wants); ``upsampling``,
+    ``detail`` and ``detail_sigma`` then say how it is enlarged (``enlarge_fill``)."""
     alpha = crop_alpha(crop) if alpha is None else alpha
     out = image.copy()
     roi = _support_roi(alpha, crop)
@@ -232,13 +273,7 @@ def paste_back(
         delta_img = cv2.warpAffine(delta, to_roi, size, flags=cv2.INTER_LINEAR, borderValue=0)
         blended = region.astype(np.float32) + delta_img
     else:
-        gen_img = cv2.warpAffine(
-            generated.astype(np.float32),
-            to_roi,
-            size,
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
+        gen_img = enlarge_fill(generated, to_roi, size, enlargement(crop), upsampling, detail, detail_sigma)
         a = alpha_img[..., None]
         blended = region.astype(np.float32) * (1 - a) + gen_img * a
     blended = np.clip(np.rint(blended), 0, 255).astype(np.uint8)

@@ -86,10 +86,24 @@ def composite(
     blend: str = "alpha",
     color_match: bool = True,
     alpha: np.ndarray | None = None,
+    upsampling: str = "linear",
+    detail: float = 0.0,
+    detail_sigma: float = 1.0,
 ) -> np.ndarray:
     """Paste one face's generated crop into ``image``: only pixels under ``alpha`` (the feathered
-    interior mask in crop px, default ``crop_alpha(crop)``) change."""
+    interior mask in crop px, default ``crop_alpha(crop)``) change. ``upsampling``, ``detail``
+    and ``detail_sigma``: how the fill is enlarged to the image (``enlarge_fill``; the defaults
+    are the plain bilinear enlargement)."""
     if blend not in ("alpha", "poisson"):
         raise ValueError(f"blend must be 'alpha' or 'poisson', got {blend!r}")
     ready = composite_crop(generated, crop, blend, color_match)
-    return paste_back(image, crop, ready, crop_alpha(crop) if alpha is None else alpha, keep_detail=False)
+    return paste_back(
+        image,
+        crop,
+        ready,
+        crop_alpha(crop) if alpha is None else alpha,
+        keep_detail=False,
+        upsampling=upsampling,
+        detail=detail,
+        detail_sigma=detail_sigma,
+    )

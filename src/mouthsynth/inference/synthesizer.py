@@ -249,6 +249,9 @@ class MouthSynthesizer:
                 self.cfg.inference.blend,
                 self.cfg.inference.color_match,
                 alpha=alpha_crop,
+                upsampling=self.cfg.inference.fill_upsampling,
+                detail=self.cfg.inference.fill_detail,
+                detail_sigma=self.cfg.inference.fill_detail_sigma,
             )
             # Exactly the pixels paste-back may change (same warp, same support).
             alpha = alpha_in_image(crop, alpha_crop)
@@ -445,8 +448,9 @@ class VideoFiller:
     ) -> tuple[np.ndarray, int]:
         """Fill the open faces of ``tracked`` in ``image``: the output frame and how many faces
         were filled. The frame is what ``fill_crops`` gives for the same crops (with the
-        temporal filter off), without the image-sized masks and white-filled copy it also
-        builds: only the pixels around each mouth are touched."""
+        temporal filter and the photos' detail stage, ``inference.fill_detail``, off), without
+        the image-sized masks and white-filled copy it also builds: only the pixels around each
+        mouth are touched."""
         from mouthsynth.inference.temporal import TemporalState
 
         synth, inf = self.synth, self.synth.cfg.inference
