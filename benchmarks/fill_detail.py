@@ -36,13 +36,14 @@ def main() -> None:
         "--setting",
         action="append",
         default=[],
-        help="upsampling,detail,sigma (e.g. linear,0,1 is the old paste-back); repeatable",
+        help="upsampling,detail,sigma[,from,full] (linear,0,1 is the old paste-back); repeatable",
     )
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--max-samples", type=int, default=None)
     parser.add_argument("--telea", action="store_true", help="score OpenCV Telea as well")
+    parser.add_argument("--videos", type=int, default=0, help="also every Nth frame of the videos")
     args = parser.parse_args()
-    settings = [tuple(s.split(",")) for s in (args.setting or ["linear,0,1"])]
+    settings = [(tuple(s.split(",")) + ("0", "0"))[:5] for s in (args.setting or ["linear,0,1"])]
 
     cfg = load_config()
     min_open = cfg.data.min_open
@@ -64,13 +65,17 @@ def main() -> None:
 
     synth.generate = cached_generate
 
-    labels = [f"{u} detail={d} sigma={s}" for u, d, s in settings]
+    labels = [
+        f"{u} detail={d} sigma={s}" + (f" from={a} full={b}" if a != "0" or b != "0" else "")
+        for u, d, s, a, b in settings
+    ]
     result = fullres.FullEvaluation(labels + (["telea"] if args.telea else []))
     factors = []
     lpips = fullres.lpips_or_reason(result.unavailable)
-    sources = fullres.prepared_sources(args.data, args.split, False)
+    sources = fullres.prepared_sources(args.data, args.split, args.videos > 0)
+    every = args.videos or fullres.VIDEO_EVERY
     samples = fullres.iter_samples(
-        sources, synth.landmarks, synth.cfg.geometry, min_open, fullres.VIDEO_EVERY, result.errors.append
+        sources, synth.landmarks, synth.cfg.geometry, min_open, every, result.errors.append
     )
     for sample in samples:
         current["id"] = sample.id
@@ -78,10 +83,12 @@ def main() -> None:
         lips = sample.landmarks.outer_lip
         side = synth.cfg.geometry.global_scale * float(mouth_axes(lips.astype("float64"))[2])
         factors.append(side / synth.crop_side(lips))
-        for label, (up, detail, sigma) in zip(labels, settings, strict=True):
+        for label, (up, detail, sigma, start, full) in zip(labels, settings, strict=True):
             set_value(synth.cfg, "inference.fill_upsampling", up)
             set_value(synth.cfg, "inference.fill_detail", detail)
             set_value(synth.cfg, "inference.fill_detail_sigma", sigma)
+            set_value(synth.cfg, "inference.fill_detail_from", start)
+            set_value(synth.cfg, "inference.fill_detail_full", full)
             outputs[label] = fullres.run_full_methods(sample, synth, [], ("alpha",))["model"]
         result.add(sample, outputs, lpips, keep_tiles=False)
         print(f"\r{len(result)} samples", end="", file=sys.stderr, flush=True)
@@ -106,7 +113,9 @@ def main() -> None:
         d = row["lpips"]
         print(f"{key}: LPIPS diff {d['mean']:+.4f} [{d['ci95_low']:+.4f}, {d['ci95_high']:+.4f}]")
     if args.json:
-        args.json.write_text(json.dumps(result.to_json(), indent=1, default=float))
+        report = result.to_json()
+        report["enlargement"] = factors
+        args.json.write_text(json.dumps(report, indent=1, default=float))
 
 
 if __name__ == "__main__":

@@ -284,3 +284,32 @@ def test_enlarge_fill_at_strength_zero_is_the_old_bilinear_warp():
     assert np.array_equal(enlarge_fill(fill, matrix, (150, 140), 3.1, "linear", 0.0, 0.5), old)
     with pytest.raises(ValueError, match="upsampling"):
         enlarge_fill(fill, matrix, (150, 140), 3.1, "nearest")
+
+
+def test_detail_stage_fades_in_with_the_enlargement(open_face):
+    """Off where the crop is not enlarged (up to ``detail_from``), partial between, full from
+    ``detail_full``: a fill enlarged ~6x gets it all, the same fill with ``detail_from`` above
+    its enlargement gets none."""
+    from mouthsynth.geometry.crops import enlargement
+
+    image, face = open_face
+    crop = cut_mouth(image, face, 128)
+    factor = enlargement(crop)
+    assert factor > 4
+    fill = cv2.GaussianBlur(
+        np.random.default_rng(2).integers(0, 256, crop.image.shape, dtype=np.uint8), (0, 0), 1.0
+    )
+    plain = paste_back(image, crop, fill, keep_detail=False)
+    full = paste_back(image, crop, fill, keep_detail=False, detail=3.0, detail_sigma=0.5)
+    ramp = dict(keep_detail=False, detail=3.0, detail_sigma=0.5)
+    assert np.array_equal(paste_back(image, crop, fill, **ramp, detail_from=1.0, detail_full=2.0), full)
+    assert np.array_equal(
+        paste_back(image, crop, fill, **ramp, detail_from=factor + 0.1, detail_full=0.0), plain
+    )
+    assert np.array_equal(
+        paste_back(image, crop, fill, **ramp, detail_from=factor, detail_full=factor + 1), plain
+    )
+    half = paste_back(image, crop, fill, **ramp, detail_from=factor - 1, detail_full=factor + 1)
+    inside = alpha_in_image(crop) > 0.99
+    gap = np.abs(full.astype(int) - plain.astype(int))[inside].mean()
+    assert 0.3 * gap < np.abs(half.astype(int) - plain.astype(int))[inside].mean() < 0.7 * gap

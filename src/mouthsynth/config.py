@@ -165,15 +165,19 @@ class InferenceConfig:
     max_crop_size: int = 192
     # Photos only (video keeps the plain bilinear paste-back): the detail stage, against "blurry
     # teeth". How the generated fill is resampled to the photo ("linear", "cubic", "lanczos") and
-    # the strength of an unsharp mask of it (0: off, the old paste-back exactly), whose Gaussian
-    # is fill_detail_sigma px of the generated crop (so in photo px it grows with the
-    # enlargement). Linear, 2, 0.5 px, chosen on the validation photos at full resolution with
-    # the shipped model (docs/results.md): sharpness 0.24 -> 0.58 of the truth's, LPIPS 0.0890 ->
-    # 0.0865, L1 +2% (0.114 -> 0.117); bicubic / Lanczos resampling and wider Gaussians did no
-    # better on LPIPS, stronger settings over-sharpen (LPIPS rises).
+    # the strength of an unsharp mask of it (0: off, the old paste-back exactly), its Gaussian
+    # fill_detail_sigma px of the generated crop (in photo px it grows with the enlargement);
+    # the strength fades in with the enlargement (photo px per crop px): none up to
+    # fill_detail_from, all from fill_detail_full. Chosen on the validation photos at full
+    # resolution with the shipped model (docs/results.md): sharpness 0.24 -> 0.61 of the truth's,
+    # LPIPS 0.0890 -> 0.0866, L1 +1.7%; on video frames, whose mouths are rarely enlarged, it
+    # changes nothing (LPIPS +-0.0001), while the same unsharp mask at every enlargement made
+    # them worse (LPIPS +0.0044). Bicubic / Lanczos resampling did less than the unsharp mask.
     fill_upsampling: str = "linear"
-    fill_detail: float = 2.0
+    fill_detail: float = 3.0
     fill_detail_sigma: float = 0.5
+    fill_detail_from: float = 1.0
+    fill_detail_full: float = 2.0
     # H.264 output of video commands: libx264 CRF (lower = better, bigger) and speed preset.
     # "ultrafast" encodes a 720p frame in 0.44x "veryfast"'s time at the same quality (PSNR
     # 44.1 dB at CRF 18 on a 720p clip, benchmarks/encode_presets.py), for files 2.2x the size;
@@ -335,6 +339,8 @@ def _validate(cfg: Config) -> None:
         ("model.local_size", cfg.model.local_size % 16 == 0, "must be a multiple of 16"),
         ("data.val_fraction", 0.0 <= cfg.data.val_fraction < 1.0, "must be in [0, 1)"),
         ("geometry.global_scale", cfg.geometry.global_scale >= 1.2, "must be >= 1.2"),
+        ("inference.fill_detail", cfg.inference.fill_detail >= 0, "must be >= 0 (0: off)"),
+        ("inference.fill_detail_sigma", cfg.inference.fill_detail_sigma > 0, "must be > 0"),
     ]
     for section in ("losses",):
         for f in dataclasses.fields(getattr(cfg, section)):

@@ -219,11 +219,16 @@ def enlarge_fill(
     upsampling: str = "linear",
     detail: float = 0.0,
     detail_sigma: float = 1.0,
+    detail_from: float = 0.0,
+    detail_full: float = 0.0,
 ) -> np.ndarray:
     """The generated crop resampled into image pixels (float32), with the light detail stage:
     an unsharp mask of strength ``detail`` whose Gaussian is ``detail_sigma`` crop px, i.e.
     ``detail_sigma * factor`` image px, so it lifts the same band of the fill's own detail
-    whatever the enlargement. ``detail=0`` and ``"linear"`` give the plain bilinear fill."""
+    whatever the enlargement. The strength fades with the enlargement ``factor`` (image px per
+    crop px): none up to ``detail_from``, all from ``detail_full`` (a step at ``detail_from``
+    when ``detail_full <= detail_from``). ``detail=0`` and ``"linear"`` give the plain bilinear
+    fill."""
     if upsampling not in UPSAMPLING:
         raise ValueError(f"upsampling must be one of {', '.join(UPSAMPLING)}, got {upsampling!r}")
     out = cv2.warpAffine(
@@ -233,6 +238,10 @@ def enlarge_fill(
         flags=UPSAMPLING[upsampling],
         borderMode=cv2.BORDER_REPLICATE,
     )
+    if detail_full > detail_from:
+        detail *= float(np.clip((factor - detail_from) / (detail_full - detail_from), 0.0, 1.0))
+    elif factor < detail_from:
+        detail = 0.0
     if detail > 0:
         sigma = max(detail_sigma * max(factor, 1.0), 0.3)
         blurred = cv2.GaussianBlur(out, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
@@ -249,6 +258,8 @@ def paste_back(
     upsampling: str = "linear",
     detail: float = 0.0,
     detail_sigma: float = 1.0,
+    detail_from: float = 0.0,
+    detail_full: float = 0.0,
 ) -> np.ndarray:
     """Put a generated crop back into ``image``; only pixels under the feathered interior mask
     change.
@@ -256,8 +267,8 @@ def paste_back(
     ``keep_detail=True`` pastes the change the generator made (generated - real crop) at the
     crop's resolution: an unchanged crop gives back the image exactly, and detail finer than the
     crop survives. ``keep_detail=False`` replaces the masked pixels by the upsampled generated
-    crop: nothing of the old interior shows through (what synthesis wants); ``upsampling``,
-    ``detail`` and ``detail_sigma`` then say how it is enlarged (``enlarge_fill``)."""
+    crop: nothing of the old interior shows through (what synthesis wants); ``upsampling`` and
+    the ``detail*`` arguments then say how it is enlarged (``enlarge_fill``)."""
     alpha = crop_alpha(crop) if alpha is None else alpha
     out = image.copy()
     roi = _support_roi(alpha, crop)
@@ -273,7 +284,17 @@ def paste_back(
         delta_img = cv2.warpAffine(delta, to_roi, size, flags=cv2.INTER_LINEAR, borderValue=0)
         blended = region.astype(np.float32) + delta_img
     else:
-        gen_img = enlarge_fill(generated, to_roi, size, enlargement(crop), upsampling, detail, detail_sigma)
+        gen_img = enlarge_fill(
+            generated,
+            to_roi,
+            size,
+            enlargement(crop),
+            upsampling,
+            detail,
+            detail_sigma,
+            detail_from,
+            detail_full,
+        )
         a = alpha_img[..., None]
         blended = region.astype(np.float32) * (1 - a) + gen_img * a
     blended = np.clip(np.rint(blended), 0, 255).astype(np.uint8)

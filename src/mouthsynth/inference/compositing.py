@@ -89,10 +89,12 @@ def composite(
     upsampling: str = "linear",
     detail: float = 0.0,
     detail_sigma: float = 1.0,
+    detail_from: float = 0.0,
+    detail_full: float = 0.0,
 ) -> np.ndarray:
     """Paste one face's generated crop into ``image``: only pixels under ``alpha`` (the feathered
-    interior mask in crop px, default ``crop_alpha(crop)``) change. ``upsampling``, ``detail``
-    and ``detail_sigma``: how the fill is enlarged to the image (``enlarge_fill``; the defaults
+    interior mask in crop px, default ``crop_alpha(crop)``) change. ``upsampling`` and the
+    ``detail*`` arguments: how the fill is enlarged to the image (``enlarge_fill``; the defaults
     are the plain bilinear enlargement)."""
     if blend not in ("alpha", "poisson"):
         raise ValueError(f"blend must be 'alpha' or 'poisson', got {blend!r}")
@@ -106,4 +108,6 @@ def composite(
         upsampling=upsampling,
         detail=detail,
         detail_sigma=detail_sigma,
+        detail_from=detail_from,
+        detail_full=detail_full,
     )

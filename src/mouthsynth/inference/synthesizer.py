@@ -252,6 +252,8 @@ class MouthSynthesizer:
                 upsampling=self.cfg.inference.fill_upsampling,
                 detail=self.cfg.inference.fill_detail,
                 detail_sigma=self.cfg.inference.fill_detail_sigma,
+                detail_from=self.cfg.inference.fill_detail_from,
+                detail_full=self.cfg.inference.fill_detail_full,
             )
             # Exactly the pixels paste-back may change (same warp, same support).
             alpha = alpha_in_image(crop, alpha_crop)
