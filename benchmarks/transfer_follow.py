@@ -148,7 +148,7 @@ def main() -> None:
             corr, amp, seen = follow(np.array(stats.driver_mouth_open), measured)
             rows.append((driver, target, start, stats.frames, corr, amp, seen, stats.neutral))
             print(
-                f"{driver} -> {target}: r={corr:.2f} amp={amp:.2f} measured {seen:.0%} "
+                f"{driver} -> {target}: r={corr:.3f} amp={amp:.3f} measured {seen:.0%} "
                 f"({time.perf_counter() - t0:.0f} s; {stats.neutral}"
                 f"{'; ' + stats.target_neutral if stats.target_neutral else ''})",
                 file=sys.stderr,
