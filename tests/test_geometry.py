@@ -17,7 +17,7 @@ from mouthsynth.geometry import (
     mouth_open,
     paste_back,
 )
-from mouthsynth.geometry.crops import transform_points
+from mouthsynth.geometry.crops import FillDetail, transform_points
 from mouthsynth.io.images import read_image
 from mouthsynth.landmarks import create_backend
 from mouthsynth.landmarks.base import FaceLandmarks, points_box
@@ -257,8 +257,8 @@ def test_detail_stage_sharpens_the_fill_inside_the_mask_only(open_face):
     texture = rng.integers(0, 256, crop.image.shape, dtype=np.uint8)
     fill = cv2.GaussianBlur(texture, (0, 0), 1.0)
     plain = paste_back(image, crop, fill, keep_detail=False)
-    sharp = paste_back(image, crop, fill, keep_detail=False, detail=2.0, detail_sigma=0.5)
-    zero = paste_back(image, crop, fill, keep_detail=False, detail=0.0, detail_sigma=0.5)
+    sharp = paste_back(image, crop, fill, keep_detail=False, detail=FillDetail(strength=2.0, sigma=0.5))
+    zero = paste_back(image, crop, fill, keep_detail=False, detail=FillDetail(strength=0.0, sigma=0.5))
     assert np.array_equal(zero, plain)
     outside = alpha_in_image(crop) == 0
     assert np.array_equal(sharp[outside], image[outside])
@@ -281,15 +281,15 @@ def test_enlarge_fill_at_strength_zero_is_the_old_bilinear_warp():
     old = cv2.warpAffine(
         fill.astype(np.float32), matrix, (150, 140), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
-    assert np.array_equal(enlarge_fill(fill, matrix, (150, 140), 3.1, "linear", 0.0, 0.5), old)
+    assert np.array_equal(enlarge_fill(fill, matrix, (150, 140), 3.1, FillDetail("linear", 0.0, 0.5)), old)
     with pytest.raises(ValueError, match="upsampling"):
-        enlarge_fill(fill, matrix, (150, 140), 3.1, "nearest")
+        FillDetail("nearest")
 
 
 def test_detail_stage_fades_in_with_the_enlargement(open_face):
-    """Off where the crop is not enlarged (up to ``detail_from``), partial between, full from
-    ``detail_full``: a fill enlarged ~6x gets it all, the same fill with ``detail_from`` above
-    its enlargement gets none."""
+    """Off where the crop is not enlarged (up to ``start``), partial between, full from
+    ``full``: a fill enlarged ~6x gets it all, the same fill with ``start`` above its
+    enlargement gets none."""
     from mouthsynth.geometry.crops import enlargement
 
     image, face = open_face
@@ -300,16 +300,16 @@ def test_detail_stage_fades_in_with_the_enlargement(open_face):
         np.random.default_rng(2).integers(0, 256, crop.image.shape, dtype=np.uint8), (0, 0), 1.0
     )
     plain = paste_back(image, crop, fill, keep_detail=False)
-    full = paste_back(image, crop, fill, keep_detail=False, detail=3.0, detail_sigma=0.5)
-    ramp = dict(keep_detail=False, detail=3.0, detail_sigma=0.5)
-    assert np.array_equal(paste_back(image, crop, fill, **ramp, detail_from=1.0, detail_full=2.0), full)
-    assert np.array_equal(
-        paste_back(image, crop, fill, **ramp, detail_from=factor + 0.1, detail_full=0.0), plain
-    )
-    assert np.array_equal(
-        paste_back(image, crop, fill, **ramp, detail_from=factor, detail_full=factor + 1), plain
-    )
-    half = paste_back(image, crop, fill, **ramp, detail_from=factor - 1, detail_full=factor + 1)
+
+    def pasted(start: float, full: float) -> np.ndarray:
+        detail = FillDetail(strength=3.0, sigma=0.5, start=start, full=full)
+        return paste_back(image, crop, fill, keep_detail=False, detail=detail)
+
+    full = pasted(0.0, 0.0)
+    assert np.array_equal(pasted(1.0, 2.0), full)
+    assert np.array_equal(pasted(factor + 0.1, 0.0), plain)
+    assert np.array_equal(pasted(factor, factor + 1), plain)
+    half = pasted(factor - 1, factor + 1)
     inside = alpha_in_image(crop) > 0.99
     gap = np.abs(full.astype(int) - plain.astype(int))[inside].mean()
     assert 0.3 * gap < np.abs(half.astype(int) - plain.astype(int))[inside].mean() < 0.7 * gap

@@ -206,6 +206,31 @@ def alpha_in_image(crop: MouthCrop, alpha: np.ndarray | None = None) -> np.ndarr
 UPSAMPLING = {"linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC, "lanczos": cv2.INTER_LANCZOS4}
 
 
+@dataclass(frozen=True)
+class FillDetail:
+    """How a generated fill is enlarged into the image: the resampling, and the photos' light
+    detail stage, an unsharp mask of strength ``strength`` whose Gaussian is ``sigma`` crop px
+    (so it lifts the same band of the fill's own detail whatever the enlargement). The strength
+    fades with the enlargement (image px per crop px): none up to ``start``, all from ``full``
+    (a step at ``start`` when ``full <= start``). The default is the plain bilinear fill."""
+
+    upsampling: str = "linear"
+    strength: float = 0.0
+    sigma: float = 1.0
+    start: float = 0.0
+    full: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.upsampling not in UPSAMPLING:
+            raise ValueError(f"upsampling must be one of {', '.join(UPSAMPLING)}, got {self.upsampling!r}")
+
+    def strength_at(self, factor: float) -> float:
+        """The unsharp strength for a fill enlarged ``factor`` times."""
+        if self.full > self.start:
+            return self.strength * float(np.clip((factor - self.start) / (self.full - self.start), 0.0, 1.0))
+        return 0.0 if factor < self.start else self.strength
+
+
 def enlargement(crop: MouthCrop) -> float:
     """Image pixels per crop pixel (above 1 when the crop is enlarged to paste it back)."""
     return 1.0 / float(np.sqrt(abs(np.linalg.det(crop.matrix[:, :2]))))
@@ -216,36 +241,22 @@ def enlarge_fill(
     to_roi: np.ndarray,
     size: tuple[int, int],
     factor: float,
-    upsampling: str = "linear",
-    detail: float = 0.0,
-    detail_sigma: float = 1.0,
-    detail_from: float = 0.0,
-    detail_full: float = 0.0,
+    detail: FillDetail = FillDetail(),
 ) -> np.ndarray:
-    """The generated crop resampled into image pixels (float32), with the light detail stage:
-    an unsharp mask of strength ``detail`` whose Gaussian is ``detail_sigma`` crop px, i.e.
-    ``detail_sigma * factor`` image px, so it lifts the same band of the fill's own detail
-    whatever the enlargement. The strength fades with the enlargement ``factor`` (image px per
-    crop px): none up to ``detail_from``, all from ``detail_full`` (a step at ``detail_from``
-    when ``detail_full <= detail_from``). ``detail=0`` and ``"linear"`` give the plain bilinear
-    fill."""
-    if upsampling not in UPSAMPLING:
-        raise ValueError(f"upsampling must be one of {', '.join(UPSAMPLING)}, got {upsampling!r}")
+    """The generated crop resampled into image pixels (float32) by ``to_roi``, enlarged
+    ``factor`` times, with ``detail``'s resampling and unsharp mask."""
     out = cv2.warpAffine(
         generated.astype(np.float32),
         to_roi,
         size,
-        flags=UPSAMPLING[upsampling],
+        flags=UPSAMPLING[detail.upsampling],
         borderMode=cv2.BORDER_REPLICATE,
     )
-    if detail_full > detail_from:
-        detail *= float(np.clip((factor - detail_from) / (detail_full - detail_from), 0.0, 1.0))
-    elif factor < detail_from:
-        detail = 0.0
-    if detail > 0:
-        sigma = max(detail_sigma * max(factor, 1.0), 0.3)
+    strength = detail.strength_at(factor)
+    if strength > 0:
+        sigma = max(detail.sigma * max(factor, 1.0), 0.3)
         blurred = cv2.GaussianBlur(out, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
-        out = out + detail * (out - blurred)
+        out = out + strength * (out - blurred)
     return out
 
 
@@ -255,11 +266,7 @@ def paste_back(
     generated: np.ndarray,
     alpha: np.ndarray | None = None,
     keep_detail: bool = True,
-    upsampling: str = "linear",
-    detail: float = 0.0,
-    detail_sigma: float = 1.0,
-    detail_from: float = 0.0,
-    detail_full: float = 0.0,
+    detail: FillDetail = FillDetail(),
 ) -> np.ndarray:
     """Put a generated crop back into ``image``; only pixels under the feathered interior mask
     change.
@@ -267,8 +274,8 @@ def paste_back(
     ``keep_detail=True`` pastes the change the generator made (generated - real crop) at the
     crop's resolution: an unchanged crop gives back the image exactly, and detail finer than the
     crop survives. ``keep_detail=False`` replaces the masked pixels by the upsampled generated
-    crop: nothing of the old interior shows through (what synthesis wants); ``upsampling`` and
-    the ``detail*`` arguments then say how it is enlarged (``enlarge_fill``)."""
+    crop: nothing of the old interior shows through (what synthesis wants); ``detail`` then says
+    how it is enlarged (``FillDetail``)."""
     alpha = crop_alpha(crop) if alpha is None else alpha
     out = image.copy()
     roi = _support_roi(alpha, crop)
@@ -284,17 +291,7 @@ def paste_back(
         delta_img = cv2.warpAffine(delta, to_roi, size, flags=cv2.INTER_LINEAR, borderValue=0)
         blended = region.astype(np.float32) + delta_img
     else:
-        gen_img = enlarge_fill(
-            generated,
-            to_roi,
-            size,
-            enlargement(crop),
-            upsampling,
-            detail,
-            detail_sigma,
-            detail_from,
-            detail_full,
-        )
+        gen_img = enlarge_fill(generated, to_roi, size, enlargement(crop), detail)
         a = alpha_img[..., None]
         blended = region.astype(np.float32) * (1 - a) + gen_img * a
     blended = np.clip(np.rint(blended), 0, 255).astype(np.uint8)

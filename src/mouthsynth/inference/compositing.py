@@ -6,8 +6,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from mouthsynth.config import InferenceConfig
 from mouthsynth.geometry import MouthCrop, crop_alpha, paste_back
-from mouthsynth.geometry.crops import REFERENCE_SIZE
+from mouthsynth.geometry.crops import REFERENCE_SIZE, FillDetail
 
 # Largest colour correction at the mask edge (levels): removes a seam, cannot repaint the lips.
 MAX_CORRECTION = 12.0
@@ -86,16 +87,11 @@ def composite(
     blend: str = "alpha",
     color_match: bool = True,
     alpha: np.ndarray | None = None,
-    upsampling: str = "linear",
-    detail: float = 0.0,
-    detail_sigma: float = 1.0,
-    detail_from: float = 0.0,
-    detail_full: float = 0.0,
+    detail: FillDetail = FillDetail(),
 ) -> np.ndarray:
     """Paste one face's generated crop into ``image``: only pixels under ``alpha`` (the feathered
-    interior mask in crop px, default ``crop_alpha(crop)``) change. ``upsampling`` and the
-    ``detail*`` arguments: how the fill is enlarged to the image (``enlarge_fill``; the defaults
-    are the plain bilinear enlargement)."""
+    interior mask in crop px, default ``crop_alpha(crop)``) change. ``detail``: how the fill is
+    enlarged into the image (``FillDetail``; the default is the plain bilinear enlargement)."""
     if blend not in ("alpha", "poisson"):
         raise ValueError(f"blend must be 'alpha' or 'poisson', got {blend!r}")
     ready = composite_crop(generated, crop, blend, color_match)
@@ -105,9 +101,16 @@ def composite(
         ready,
         crop_alpha(crop) if alpha is None else alpha,
         keep_detail=False,
-        upsampling=upsampling,
         detail=detail,
-        detail_sigma=detail_sigma,
-        detail_from=detail_from,
-        detail_full=detail_full,
+    )
+
+
+def fill_detail(inf: InferenceConfig) -> FillDetail:
+    """The photos' paste-back of the fill, from ``inference.fill_*``."""
+    return FillDetail(
+        upsampling=inf.fill_upsampling,
+        strength=inf.fill_detail,
+        sigma=inf.fill_detail_sigma,
+        start=inf.fill_detail_from,
+        full=inf.fill_detail_full,
     )

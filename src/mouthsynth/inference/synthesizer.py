@@ -31,7 +31,7 @@ from mouthsynth.geometry import (
     mouth_open,
 )
 from mouthsynth.geometry.mouth import mouth_axes
-from mouthsynth.inference.compositing import composite
+from mouthsynth.inference.compositing import composite, fill_detail
 from mouthsynth.landmarks import FaceLandmarks, LandmarkBackend, create_backend
 from mouthsynth.landmarks.base import box_iou
 
@@ -249,11 +249,7 @@ class MouthSynthesizer:
                 self.cfg.inference.blend,
                 self.cfg.inference.color_match,
                 alpha=alpha_crop,
-                upsampling=self.cfg.inference.fill_upsampling,
-                detail=self.cfg.inference.fill_detail,
-                detail_sigma=self.cfg.inference.fill_detail_sigma,
-                detail_from=self.cfg.inference.fill_detail_from,
-                detail_full=self.cfg.inference.fill_detail_full,
+                detail=fill_detail(self.cfg.inference),
             )
             # Exactly the pixels paste-back may change (same warp, same support).
             alpha = alpha_in_image(crop, alpha_crop)
