@@ -51,14 +51,13 @@ class TemporalState:
 
     fill: np.ndarray | None = None  # S x S x 3 float32 [0, 1]
     mask: np.ndarray | None = None  # S x S float32 [0, 1], the interior it filled
-    inner: np.ndarray | None = None  # inner lip, reference-crop px
-    lips: np.ndarray | None = None  # inner and outer lip, crop px
+    lips: np.ndarray | None = None  # inner, then outer lip, crop px
     context: tuple[np.ndarray, np.ndarray] | None = None  # known pixels, small, and where known
     weight: float = 0.0  # the last frame's weight (for reports)
     resets: int = 0
 
     def reset(self) -> None:
-        self.fill = self.mask = self.inner = self.lips = self.context = None
+        self.fill = self.mask = self.lips = self.context = None
         self.resets += 1
 
 
@@ -115,11 +114,12 @@ class TemporalFilter:
         """How much of the previous fill this frame keeps (0: reset)."""
         if state.fill is None or state.fill.shape[0] != crop.size:
             return 0.0
-        ref = REFERENCE_SIZE / crop.size
-        inner = crop.inner_lip.astype(np.float32) * ref
-        if state.inner is None or state.inner.shape != inner.shape:
+        if state.lips is None or len(state.lips) != len(crop.inner_lip) + len(crop.outer_lip):
             return 0.0
-        moved = float(np.linalg.norm(inner - state.inner, axis=1).mean())
+        # Inner-lip motion in px of the reference crop (the crops are the same size).
+        inner = crop.inner_lip.astype(np.float32)
+        moved = float(np.linalg.norm(inner - state.lips[: len(inner)], axis=1).mean())
+        moved *= REFERENCE_SIZE / crop.size
         context, known = _context(crop)
         both = known & state.context[1]
         if both.sum() < 16:
@@ -141,7 +141,7 @@ class TemporalFilter:
             out = fill
         else:
             old_fill, old_mask = state.fill, state.mask
-            if self.warp and state.lips is not None and state.lips.shape == lips.shape:
+            if self.warp:  # a positive weight means the last frame's lips match these
                 map_x, map_y = lip_flow(lips, state.lips, crop.size)
                 old_fill = cv2.remap(
                     old_fill, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
@@ -157,7 +157,6 @@ class TemporalFilter:
         state.weight = w
         state.fill = out
         state.mask = crop.mask.astype(np.float32)
-        state.inner = crop.inner_lip.astype(np.float32) * (REFERENCE_SIZE / crop.size)
         state.lips = lips
         state.context = _context(crop)
         if w <= 0:
