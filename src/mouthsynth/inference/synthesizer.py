@@ -531,7 +531,6 @@ class FaceTracker:
         # looked at, and the loop does not wait for it (a 720p pass is ~80 ms, once a second).
         self.background = inf.video_threads
         self._pending: Future | None = None
-        self._pool: ThreadPoolExecutor | None = None
 
     def propose(self, frame: np.ndarray) -> list[tuple]:
         """Face boxes from the quick pass (no upsampling)."""
@@ -552,8 +551,7 @@ class FaceTracker:
             if self._pending is not None and self._pending.done():
                 found, self._pending = self._pending.result(), None
             if due and self._pending is None:
-                self._pool = self._pool or ThreadPoolExecutor(1, thread_name_prefix="mouthsynth-detect")
-                self._pending = self._pool.submit(self.propose, frame)
+                self._pending = _detect_pool().submit(self.propose, frame)
         elif due:
             found = self.propose(frame)
         return boxes + [b for b in found if all(box_iou(b, t) < 0.3 for t in boxes)]
@@ -594,6 +592,19 @@ class FaceTracker:
             out.append((face, match["open"]))
         self.tracks = new_tracks
         return out
+
+
+_DETECT_POOL: ThreadPoolExecutor | None = None
+
+
+def _detect_pool() -> ThreadPoolExecutor:
+    """The background quick passes' one thread, shared by every tracker in the process (a pool
+    per tracker left an idle thread behind for every video; dlib's detector runs one call at a
+    time anyway)."""
+    global _DETECT_POOL
+    if _DETECT_POOL is None:
+        _DETECT_POOL = ThreadPoolExecutor(1, thread_name_prefix="mouthsynth-detect")
+    return _DETECT_POOL
 
 
 def _every(seconds: float, fps: float) -> int:
