@@ -125,3 +125,28 @@ def test_items_at_another_side_keep_the_geometry(tiny_dataset):
     assert big["image"].shape == (3, 128, 128) and big["mask"].shape == (1, 128, 128)
     assert abs(big["mask"].mean() - small["mask"].mean()) < 0.02  # same share of the crop
     assert np.allclose(np.array(big["local_box"].tolist()), 2 * np.array(small["local_box"].tolist()), atol=2)
+
+
+def test_pair_items_add_the_next_frames_view_of_the_same_mouth(tiny_dataset):
+    import torch.nn.functional as F
+
+    # A larger move than the default's, so that cut and aligned views differ clearly.
+    cfg = DataConfig(pair_translate=0.05, pair_scale=0.05, pair_rotate_deg=4.0, pair_mask_px=0)
+    plain = MouthDataset(tiny_dataset, "train", size=64, data_cfg=cfg, train=True, seed=5)
+    paired = MouthDataset(tiny_dataset, "train", size=64, data_cfg=cfg, train=True, seed=5, pairs=True)
+    item, pair = plain[(1, 96)], paired[(1, 96)]
+    # The first view is exactly the item the temporal term is off for.
+    for key in ("image", "mask", "input", "local_box"):
+        assert torch.equal(item[key], pair[key]), key
+    assert pair["input2"].shape == (4, 96, 96) and pair["theta"].shape == (2, 3)
+    # theta brings view 2 back onto view 1: aligned, the views agree far better than as cut.
+    grid = F.affine_grid(pair["theta"][None], [1, 3, 96, 96], align_corners=False)
+    back = F.grid_sample(pair["image2"][None], grid, align_corners=False)[0]
+    covered = F.grid_sample(torch.ones(1, 1, 96, 96), grid, align_corners=False)[0] > 0.999
+    aligned = ((back - pair["image"]).abs() * covered).sum() / (covered.sum() * 3)
+    as_cut = (pair["image2"] - pair["image"]).abs().mean()
+    assert not torch.equal(pair["image2"], pair["image"])
+    assert aligned < 0.3 * as_cut
+    # Validation items never carry a second view.
+    val = MouthDataset(tiny_dataset, "val", size=64, data_cfg=cfg, train=False, pairs=True)
+    assert "image2" not in val[0]

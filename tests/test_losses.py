@@ -133,3 +133,28 @@ def test_adversarial_gradients_reach_only_the_network_being_trained():
     g_loss(disc(gen(x))[0]).backward()
     assert all(p.grad is None for p in disc.parameters())
     assert sum(p.grad.abs().sum() for p in gen.parameters() if p.grad is not None) > 0
+
+
+def test_jitter_consistency_counts_only_fill_change_the_truth_lacks():
+    from mouthsynth.losses import jitter_consistency
+
+    torch.manual_seed(0)
+    real = torch.rand(2, 3, 32, 32) * 2 - 1
+    mask = torch.zeros(2, 1, 32, 32)
+    mask[:, :, 10:20, 8:24] = 1
+    identity = torch.tensor([[1.0, 0, 0], [0, 1.0, 0]]).expand(2, 2, 3)
+    # The same composited fill in both views: no flicker, whatever the fill.
+    fill = torch.rand(2, 3, 32, 32, requires_grad=True)
+    fake = mask * fill + (1 - mask) * real
+    assert jitter_consistency(fake, real, mask, fake, real, mask, identity).item() == 0
+    # Perfect fills in both views: the truth's own change is not flicker.
+    real2 = real + 0.3 * mask
+    assert jitter_consistency(real, real, mask, real2, real2, mask, identity).item() == pytest.approx(0)
+    # A fill that changes where the truth does not: penalised, and the gradient reaches both fills.
+    fill2 = torch.rand(2, 3, 32, 32, requires_grad=True)
+    fake2 = mask * fill2 + (1 - mask) * real
+    loss = jitter_consistency(fake, real, mask, fake2, real, mask, identity)
+    expected = ((fill - fill2).abs() * mask).sum() / (mask.sum() * 3)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    loss.backward()
+    assert fill.grad.abs().sum() > 0 and fill2.grad.abs().sum() > 0

@@ -171,3 +171,16 @@ def test_too_small_a_dataset_or_a_bad_device_fails_at_start(tiny_dataset, tmp_pa
         Trainer(tiny("train.batch_size=100000"), tiny_dataset, tmp_path / "a", progress=False)
     with pytest.raises(ConfigError, match="--device"):
         Trainer(tiny(), tiny_dataset, tmp_path / "b", device="gpu", progress=False)
+
+
+def test_the_temporal_term_trains_on_a_second_view(tiny_dataset, tmp_path):
+    trainer = Trainer(tiny("losses.temporal=2.0"), tiny_dataset, tmp_path / "run", progress=False)
+    trainer.fit(3)
+    assert "fake2" in trainer.last_batch and "theta" in trainer.last_batch
+    log = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    steps = [r for r in log if "g/temporal" in r]
+    assert steps and all(0 < r["g/temporal"] < 2 for r in steps)
+    # Off by default: no second view is made.
+    plain = Trainer(tiny(), tiny_dataset, tmp_path / "plain", progress=False)
+    plain.fit(1)
+    assert "fake2" not in plain.last_batch

@@ -78,6 +78,13 @@ class DataConfig:
     color_jitter: float = 0.08  # +- brightness/contrast/saturation
     # Random extra dilation of the interior mask (crop px). 0: train on the mask inference uses.
     mask_dilate_max: int = 0
+    # The second view of the temporal term (``losses.temporal``): how far the next frame's crop
+    # and interior move from this one's when only the landmarks jitter (the video tracker's
+    # residual wobble): +- share of the side, +- relative scale, +- degrees, +- mask px.
+    pair_translate: float = 0.01
+    pair_scale: float = 0.02
+    pair_rotate_deg: float = 1.0
+    pair_mask_px: int = 1
 
 
 @dataclass
@@ -114,6 +121,10 @@ class LossConfig:
     # pix2pixHD lambda_feat = 10, one term per discriminator.
     fm_global: float = 10.0
     fm_local: float = 10.0
+    # Temporal term: the same mouth cut twice, as two consecutive video frames' crops differ by
+    # landmark jitter alone (``data.pair_*``); the fills must differ only as the truths do, the
+    # flicker measure of the video evaluation. 0 = off (and no second view is made).
+    temporal: float = 0.0
 
 
 @dataclass

@@ -79,6 +79,28 @@ def dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
     return cv2.dilate(mask, kernel)
 
 
+def _view_matrix(
+    big: int, size: int, outer_lip: np.ndarray, rng: np.random.Generator, cfg: DataConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Prepared crop px -> training view px (flip, then jitter), and the outer lip it maps."""
+    matrix = resize_matrix(big, size)
+    if cfg.flip and rng.random() < 0.5:
+        flip = np.array([[-1.0, 0.0, big - 1.0], [0.0, 1.0, 0.0]])
+        matrix = _compose(matrix, flip)
+        outer_lip = mirror_contour(outer_lip, big)
+        outer_lip[:, 0] = (big - 1) - outer_lip[:, 0]  # mirror_contour flipped x; undo: M flips
+    return _compose(jitter_matrix(rng, size, cfg), matrix), outer_lip
+
+
+def _render(
+    image: np.ndarray, mask: np.ndarray, matrix: np.ndarray, size: int, colour_seed: int, cfg: DataConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    image = warp_to_crop(np.ascontiguousarray(image), matrix, size)
+    mask = warp_to_crop(np.ascontiguousarray(mask, dtype=np.float32), matrix, size)
+    image = color_jitter(image, np.random.default_rng(colour_seed), cfg.color_jitter)
+    return image, binarize(mask)
+
+
 def augment(
     image: np.ndarray,
     mask: np.ndarray,
@@ -89,19 +111,56 @@ def augment(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``image`` (B x B x 3 uint8, the prepared crop), ``mask`` (B x B float32 in [0, 1]) and
     ``outer_lip`` (crop px at B) -> the same at ``size``, augmented, resampled once."""
-    big = image.shape[0]
-    matrix = resize_matrix(big, size)
-    if cfg.flip and rng.random() < 0.5:
-        flip = np.array([[-1.0, 0.0, big - 1.0], [0.0, 1.0, 0.0]])
-        matrix = _compose(matrix, flip)
-        outer_lip = mirror_contour(outer_lip, big)
-        outer_lip[:, 0] = (big - 1) - outer_lip[:, 0]  # mirror_contour flipped x; undo: M flips
-    matrix = _compose(jitter_matrix(rng, size, cfg), matrix)
-    image = warp_to_crop(np.ascontiguousarray(image), matrix, size)
-    mask = warp_to_crop(np.ascontiguousarray(mask, dtype=np.float32), matrix, size)
+    matrix, outer_lip = _view_matrix(image.shape[0], size, outer_lip, rng, cfg)
+    image, hard = _render(image, mask, matrix, size, int(rng.integers(2**31)), cfg)
     outer_lip = outer_lip.astype(np.float64) @ matrix[:, :2].T + matrix[:, 2]
-    image = color_jitter(image, rng, cfg.color_jitter)
-    hard = binarize(mask)
     if cfg.mask_dilate_max > 0:
         hard = dilate(hard, int(rng.integers(0, cfg.mask_dilate_max + 1)))
     return image, hard, outer_lip.astype(np.float32)
+
+
+def pair_jitter_matrix(rng: np.random.Generator, size: int, cfg: DataConfig) -> np.ndarray:
+    """The small move between two consecutive frames' crops of a still mouth (landmark jitter)."""
+    scale = 1.0 + rng.uniform(-cfg.pair_scale, cfg.pair_scale)
+    angle = rng.uniform(-cfg.pair_rotate_deg, cfg.pair_rotate_deg)
+    matrix = cv2.getRotationMatrix2D(((size - 1) / 2, (size - 1) / 2), angle, scale)
+    matrix[:, 2] += rng.uniform(-cfg.pair_translate, cfg.pair_translate, size=2) * size
+    return matrix
+
+
+def sampling_theta(view_to_other: np.ndarray, size: int) -> np.ndarray:
+    """``view_to_other`` (2x3, px -> px) as the ``theta`` of ``F.affine_grid`` (normalised
+    coordinates, ``align_corners=False``) that samples the other view on this view's pixels."""
+    to_norm = np.array([[2.0 / size, 0, 1.0 / size - 1], [0, 2.0 / size, 1.0 / size - 1], [0, 0, 1]])
+    full = np.vstack([view_to_other, [0, 0, 1]])
+    return (to_norm @ full @ np.linalg.inv(to_norm))[:2]
+
+
+def augment_pair(
+    image: np.ndarray,
+    mask: np.ndarray,
+    outer_lip: np.ndarray,
+    size: int,
+    rng: np.random.Generator,
+    cfg: DataConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``augment`` plus a second view of the same mouth as the next video frame would cut it:
+    the crop moved by ``pair_jitter_matrix``, the interior grown or shrunk by up to
+    ``pair_mask_px``, the same colours. Returns the first view (image, mask, outer lip), the
+    second view (image, mask) and the ``affine_grid`` theta that samples the second view on the
+    first view's pixels."""
+    matrix, outer_lip = _view_matrix(image.shape[0], size, outer_lip, rng, cfg)
+    colour_seed = int(rng.integers(2**31))
+    first, first_mask = _render(image, mask, matrix, size, colour_seed, cfg)
+    move = pair_jitter_matrix(rng, size, cfg)
+    second, second_mask = _render(image, mask, _compose(move, matrix), size, colour_seed, cfg)
+    grow = int(rng.integers(-cfg.pair_mask_px, cfg.pair_mask_px + 1))
+    if grow > 0:
+        second_mask = dilate(second_mask, grow)
+    elif grow < 0:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * -grow + 1, 2 * -grow + 1))
+        eroded = cv2.erode(second_mask, kernel)
+        second_mask = eroded if eroded.any() else second_mask
+    outer_lip = outer_lip.astype(np.float64) @ matrix[:, :2].T + matrix[:, 2]
+    theta = sampling_theta(move, size)
+    return first, first_mask, outer_lip.astype(np.float32), second, second_mask, theta.astype(np.float32)

@@ -11,7 +11,7 @@ import torch
 from torch.utils.data import Dataset
 
 from mouthsynth.config import DataConfig, GeometryConfig
-from mouthsynth.data.augment import augment, downscale
+from mouthsynth.data.augment import augment, augment_pair, downscale
 from mouthsynth.errors import InputError
 from mouthsynth.geometry.crops import REFERENCE_SIZE, local_box
 from mouthsynth.geometry.mouth import binarize, boundary_band
@@ -27,6 +27,8 @@ def read_manifest(root: Path) -> list[dict]:
 class MouthDataset(Dataset):
     """Items: ``image`` (3,S,S in [-1,1]), ``mask`` (1,S,S {0,1}), ``boundary`` (1,S,S),
     ``input`` (4,S,S: white-filled image + mask), ``local_box`` (4 int64), ``index``, ``id`` (str).
+    With ``pairs`` (training only) also the next frame's view of the same mouth: ``image2``,
+    ``mask2``, ``input2`` and ``theta`` (2x3, samples view 2 on view 1's pixels).
 
     Augmentation (``train=True``) draws from a generator seeded by (seed, epoch, index): the
     same item is the same whatever the worker or the order, so runs are reproducible and
@@ -42,12 +44,14 @@ class MouthDataset(Dataset):
         train: bool = True,
         seed: int = 0,
         include_closed: bool = True,
+        pairs: bool = False,
     ):
         self.root = Path(root)
         self.size = size
         self.cfg = data_cfg or DataConfig()
         self.geometry = geometry or GeometryConfig()
         self.train = train
+        self.pairs = pairs and train
         self.seed = seed
         self.epoch = 0
         records = read_manifest(self.root)
@@ -88,7 +92,18 @@ class MouthDataset(Dataset):
         (multi-size training: the generator is fully convolutional)."""
         index, size = key if isinstance(key, tuple) else (key, self.size)
         image, mask, outer = self.raw(index)
-        if self.train:
+        extra: dict[str, torch.Tensor] = {}
+        if self.pairs:
+            rng = np.random.default_rng([self.seed, self.epoch, index])
+            image, hard, outer, image2, hard2, theta = augment_pair(image, mask, outer, size, rng, self.cfg)
+            rgb2, m2 = _tensors(image2, hard2)
+            extra = {
+                "image2": rgb2,
+                "mask2": m2,
+                "input2": _white_filled(rgb2, m2),
+                "theta": torch.from_numpy(theta),
+            }
+        elif self.train:
             rng = np.random.default_rng([self.seed, self.epoch, index])
             image, hard, outer = augment(image, mask, outer, size, rng, self.cfg)
         else:
@@ -97,15 +112,25 @@ class MouthDataset(Dataset):
             hard = binarize(downscale(mask, size))
             outer = (outer + 0.5) * (size / big) - 0.5
         band = boundary_band(hard, self.geometry.boundary_band * size / REFERENCE_SIZE)
-        rgb = torch.from_numpy(np.array(image)).permute(2, 0, 1).float() / 127.5 - 1.0
-        m = torch.from_numpy(hard)[None]
-        white = torch.where(m > 0, torch.ones_like(rgb), rgb)
+        rgb, m = _tensors(image, hard)
         return {
             "image": rgb,
             "mask": m,
             "boundary": torch.from_numpy(band)[None],
-            "input": torch.cat([white, m], 0),
+            "input": _white_filled(rgb, m),
             "local_box": torch.tensor(local_box(outer, size, self.geometry.local_margin), dtype=torch.int64),
             "index": torch.tensor(index),
             "id": self.records[index]["id"],
+            **extra,
         }
+
+
+def _tensors(image: np.ndarray, hard: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 H x W x 3 and a {0,1} H x W mask -> (3,H,W) in [-1, 1] and (1,H,W)."""
+    rgb = torch.from_numpy(np.array(image)).permute(2, 0, 1).float() / 127.5 - 1.0
+    return rgb, torch.from_numpy(np.ascontiguousarray(hard, dtype=np.float32))[None]
+
+
+def _white_filled(rgb: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The generator's input: the interior white, and the mask as a fourth channel."""
+    return torch.cat([torch.where(mask > 0, torch.ones_like(rgb), rgb), mask], 0)

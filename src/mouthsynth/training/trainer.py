@@ -25,7 +25,14 @@ from torch.utils.data import DataLoader, Sampler
 from mouthsynth.config import Config, parse_sizes
 from mouthsynth.data.dataset import MouthDataset
 from mouthsynth.errors import ConfigError, InputError
-from mouthsynth.losses import PerceptualLoss, boundary_weighted_l1, d_loss, feature_matching, g_loss
+from mouthsynth.losses import (
+    PerceptualLoss,
+    boundary_weighted_l1,
+    d_loss,
+    feature_matching,
+    g_loss,
+    jitter_consistency,
+)
 from mouthsynth.nets.discriminator import PatchDiscriminator, build_discriminators, crop_local
 from mouthsynth.nets.generator import build_generator
 from mouthsynth.training import checkpoint as ckpt
@@ -142,7 +149,14 @@ class Trainer:
         np.random.seed(cfg.train.seed + self.rank)
 
         self.train_set = MouthDataset(
-            data_root, "train", cfg.data.size, cfg.data, cfg.geometry, True, cfg.data.seed
+            data_root,
+            "train",
+            cfg.data.size,
+            cfg.data,
+            cfg.geometry,
+            True,
+            cfg.data.seed,
+            pairs=cfg.losses.temporal > 0,  # the temporal term's second view
         )
         per_rank = len(self.train_set) // self.world
         if per_rank < cfg.train.batch_size:
@@ -299,6 +313,8 @@ class Trainer:
     def generate(self, batch: dict) -> dict:
         with self.autocast():
             batch["fake"] = self.G_train(batch["input"]).float()
+            if "input2" in batch:
+                batch["fake2"] = self.G_train(batch["input2"]).float()
         return batch
 
     def discriminator_step(self, batch: dict) -> dict[str, float]:
@@ -331,6 +347,10 @@ class Trainer:
                 )
             else:
                 terms["perceptual"] = self.perceptual(fake, real)
+        if w.temporal > 0 and "fake2" in batch:
+            terms["temporal"] = jitter_consistency(
+                fake, real, batch["mask"], batch["fake2"], batch["image2"], batch["mask2"], batch["theta"]
+            )
         if self.generator_hears_discriminators():
             # The plain modules, not their DDP wrappers: D's weights get no gradient here, and a
             # DDP forward would wait for gradients that never come.
@@ -366,7 +386,9 @@ class Trainer:
             k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()
         }
         if self.cfg.train.channels_last:
-            batch["input"] = batch["input"].contiguous(memory_format=torch.channels_last)
+            for key in ("input", "input2"):
+                if key in batch:
+                    batch[key] = batch[key].contiguous(memory_format=torch.channels_last)
         batch = self.generate(batch)
         scalars = self.discriminator_step(batch) if self.adversarial_on() else {}
         scalars.update(self.generator_step(batch))
