@@ -101,6 +101,24 @@ def _render(
     return image, binarize(mask)
 
 
+def _first_view(
+    image: np.ndarray,
+    mask: np.ndarray,
+    outer_lip: np.ndarray,
+    size: int,
+    rng: np.random.Generator,
+    cfg: DataConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """``augment``'s view, with the matrix and colour seed a second view of it reuses."""
+    matrix, outer_lip = _view_matrix(image.shape[0], size, outer_lip, rng, cfg)
+    colour_seed = int(rng.integers(2**31))
+    image, hard = _render(image, mask, matrix, size, colour_seed, cfg)
+    outer_lip = outer_lip.astype(np.float64) @ matrix[:, :2].T + matrix[:, 2]
+    if cfg.mask_dilate_max > 0:
+        hard = dilate(hard, int(rng.integers(0, cfg.mask_dilate_max + 1)))
+    return image, hard, outer_lip.astype(np.float32), matrix, colour_seed
+
+
 def augment(
     image: np.ndarray,
     mask: np.ndarray,
@@ -111,12 +129,7 @@ def augment(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``image`` (B x B x 3 uint8, the prepared crop), ``mask`` (B x B float32 in [0, 1]) and
     ``outer_lip`` (crop px at B) -> the same at ``size``, augmented, resampled once."""
-    matrix, outer_lip = _view_matrix(image.shape[0], size, outer_lip, rng, cfg)
-    image, hard = _render(image, mask, matrix, size, int(rng.integers(2**31)), cfg)
-    outer_lip = outer_lip.astype(np.float64) @ matrix[:, :2].T + matrix[:, 2]
-    if cfg.mask_dilate_max > 0:
-        hard = dilate(hard, int(rng.integers(0, cfg.mask_dilate_max + 1)))
-    return image, hard, outer_lip.astype(np.float32)
+    return _first_view(image, mask, outer_lip, size, rng, cfg)[:3]
 
 
 def pair_jitter_matrix(rng: np.random.Generator, size: int, cfg: DataConfig) -> np.ndarray:
@@ -149,9 +162,7 @@ def augment_pair(
     ``pair_mask_px``, the same colours. Returns the first view (image, mask, outer lip), the
     second view (image, mask) and the ``affine_grid`` theta that samples the second view on the
     first view's pixels."""
-    matrix, outer_lip = _view_matrix(image.shape[0], size, outer_lip, rng, cfg)
-    colour_seed = int(rng.integers(2**31))
-    first, first_mask = _render(image, mask, matrix, size, colour_seed, cfg)
+    first, first_mask, outer_lip, matrix, colour_seed = _first_view(image, mask, outer_lip, size, rng, cfg)
     move = pair_jitter_matrix(rng, size, cfg)
     second, second_mask = _render(image, mask, _compose(move, matrix), size, colour_seed, cfg)
     grow = int(rng.integers(-cfg.pair_mask_px, cfg.pair_mask_px + 1))
@@ -161,6 +172,5 @@ def augment_pair(
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * -grow + 1, 2 * -grow + 1))
         eroded = cv2.erode(second_mask, kernel)
         second_mask = eroded if eroded.any() else second_mask
-    outer_lip = outer_lip.astype(np.float64) @ matrix[:, :2].T + matrix[:, 2]
     theta = sampling_theta(move, size)
-    return first, first_mask, outer_lip.astype(np.float32), second, second_mask, theta.astype(np.float32)
+    return first, first_mask, outer_lip, second, second_mask, theta.astype(np.float32)
