@@ -184,3 +184,32 @@ def test_the_temporal_term_trains_on_a_second_view(tiny_dataset, tmp_path):
     plain = Trainer(tiny(), tiny_dataset, tmp_path / "plain", progress=False)
     plain.fit(1)
     assert "fake2" not in plain.last_batch
+
+
+def test_validation_measures_the_ema_generators_own_batchnorm_statistics(tiny_dataset, tmp_path):
+    trainer = Trainer(tiny(), tiny_dataset, tmp_path / "run", progress=False)
+    trainer.fit(2)
+    norms = [m for m in trainer.ema.model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+
+    def copy_live_statistics():  # what EMA.update does to the buffers at every step
+        with torch.no_grad():
+            for ema_b, b in zip(trainer.ema.model.buffers(), trainer.G.buffers(), strict=True):
+                ema_b.copy_(b)
+
+    copy_live_statistics()
+    copied = [m.running_var.clone() for m in norms]
+    first = trainer.validate()
+    measured = [m.running_var.clone() for m in norms]
+    assert any(not torch.allclose(a, b) for a, b in zip(copied, measured, strict=True))
+    # The same fixed batches every time: the figure no longer depends on the last batches seen.
+    copy_live_statistics()
+    second = trainer.validate()
+    assert second["val/l1"] == pytest.approx(first["val/l1"], rel=1e-6)
+    for a, b in zip(measured, [m.running_var for m in norms], strict=True):
+        assert torch.allclose(a, b)
+    # Off: the copied statistics stay.
+    trainer.cfg.train.bn_batches = 0
+    copy_live_statistics()
+    trainer.validate()
+    for a, b in zip(copied, [m.running_var for m in norms], strict=True):
+        assert torch.equal(a, b)

@@ -144,6 +144,7 @@ def model_card(cfg, checkpoint: Path, extra: dict | None = None) -> dict:
                 "adv_local",
                 "fm_global",
                 "fm_local",
+                "temporal",
                 "gan_mode",
             )
         },

@@ -410,12 +410,62 @@ class Trainer:
             picks += [items[t] for t in sorted(set(take.tolist()))]
         return picks
 
+    def _identity_weights(self) -> np.ndarray | None:
+        if not hasattr(self, "_weights"):
+            ids = [r.get("identity", r["id"]) for r in self.train_set.records]
+            self._weights = identity_weights(ids, self.cfg.data.identity_balance)
+        return self._weights
+
+    def _bn_batches(self) -> Iterator[torch.Tensor]:
+        """The generator inputs of ``train.bn_batches`` training batches, the same every time:
+        a fixed epoch of their own, the training augmentation and crop sides."""
+        if not hasattr(self, "_bn_set"):
+            cfg = self.cfg
+            self._bn_set = MouthDataset(
+                self.train_set.root, "train", cfg.data.size, cfg.data, cfg.geometry, True, cfg.data.seed + 1
+            )
+        sampler = EpochBatches(
+            len(self._bn_set),
+            self.cfg.data.seed + 1,
+            batch_size=self.cfg.train.batch_size,
+            sizes=parse_sizes(self.cfg.data),
+            base_size=self.cfg.data.size,
+            weights=self._identity_weights(),
+        )
+        for i, batch in enumerate(sampler):
+            if i >= self.cfg.train.bn_batches:
+                return
+            yield torch.stack([self._bn_set[key]["input"] for key in batch]).to(self.device)
+
+    @torch.no_grad()
+    def refresh_ema_bn(self) -> None:
+        """Measure the EMA generator's BatchNorm statistics on the EMA generator itself (the
+        cumulative average over ``_bn_batches``), instead of the live generator's last few
+        batches that ``EMA.update`` copies: a validation or export no longer depends on which
+        batches happened to come last."""
+        G = self.ema.model
+        norms = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        if not norms or self.cfg.train.bn_batches <= 0:
+            return
+        momenta = [m.momentum for m in norms]
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average
+        G.train()
+        for x in self._bn_batches():
+            G(x)
+        G.eval()
+        for m, momentum in zip(norms, momenta, strict=True):
+            m.momentum = momentum
+
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
-        """Masked L1 and PSNR of the EMA generator on validation people at every training side;
-        ``val/l1`` is the mean over sides of the mean over people (each person weighs the same)."""
+        """Masked L1 and PSNR of the EMA generator (its BatchNorm statistics measured first) on
+        validation people at every training side; ``val/l1`` is the mean over sides of the mean
+        over people (each person weighs the same)."""
         if len(self.val_set) == 0 or not self.is_main:
             return {}
+        self.refresh_ema_bn()
         indices = self._val_indices()
         people = [self.val_set.records[i].get("identity", self.val_set.records[i]["id"]) for i in indices]
         G = self.ema.model.eval()
@@ -460,9 +510,6 @@ class Trainer:
     # --- the loop ------------------------------------------------------------------------------
     def _loader(self) -> DataLoader:
         self.train_set.set_epoch(self.epoch)
-        if not hasattr(self, "_weights"):
-            ids = [r.get("identity", r["id"]) for r in self.train_set.records]
-            self._weights = identity_weights(ids, self.cfg.data.identity_balance)
         sampler = EpochBatches(
             len(self.train_set),
             self.cfg.data.seed,
@@ -473,7 +520,7 @@ class Trainer:
             self.cfg.train.batch_size,
             parse_sizes(self.cfg.data),
             self.cfg.data.size,
-            self._weights,
+            self._identity_weights(),
         )
         workers = self.cfg.train.num_workers
         return DataLoader(
