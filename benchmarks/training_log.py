@@ -83,6 +83,17 @@ def plot(args: argparse.Namespace) -> None:
             steps, values = zip(*points, strict=True)
             label = f"#{entry['continuation']} {key}"
             ax.plot(steps, values, marker="o", markersize=3, label=label)
+        measured = entry.get("val_measured_bn") or []
+        if measured:
+            ax.plot(
+                [r["step"] for r in measured],
+                [r["val/l1"] for r in measured],
+                marker="*",
+                markersize=10,
+                ls="--",
+                color="black",
+                label=f"#{entry['continuation']} val/l1, EMA's own BN statistics",
+            )
         ax.axvline(entry["from_step"], color="grey", lw=0.5, ls=":")
     ax.set_xlabel("cumulative training step")
     ax.set_ylabel("validation masked L1 (EMA G)")
@@ -104,9 +115,13 @@ def table(_: argparse.Namespace) -> None:
             else min((r["val/l1"] for r in e["val"]), default=float("nan"))
         )
         wall = f"{e['wall_minutes']:.0f} min" if e.get("wall_minutes") else "?"
+        val = f"{start:.4f} -> {best:.4f}"
+        if e.get("val_measured_bn"):  # the figures that do not depend on the last batches' BN draw
+            measured = e["val_measured_bn"]
+            val += f"; measured BN: {measured[0]['val/l1']:.4f} -> {measured[-1]['val/l1']:.4f}"
         print(
             f"| {e['continuation']} | {e['date']} | {e['from_step']:,}-{e['to_step']:,} | {wall} | "
-            f"{e['hardware']} | {start:.4f} -> {best:.4f} | {'yes' if e['exported'] else 'no'} |"
+            f"{e['hardware']} | {val} | {'yes' if e['exported'] else 'no'} |"
         )
 
 
