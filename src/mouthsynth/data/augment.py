@@ -48,14 +48,22 @@ def downscale(image: np.ndarray, size: int) -> np.ndarray:
     return warp_to_crop(image, resize_matrix(image.shape[0], size), size)
 
 
-def jitter_matrix(rng: np.random.Generator, size: int, cfg: DataConfig) -> np.ndarray:
-    scale = 1.0 + rng.uniform(-cfg.scale_jitter, cfg.scale_jitter)
-    angle = rng.uniform(-cfg.rotate_deg, cfg.rotate_deg)
-    shift = rng.uniform(-cfg.translate, cfg.translate, size=2) * size
-    centre = ((size - 1) / 2, (size - 1) / 2)
-    matrix = cv2.getRotationMatrix2D(centre, angle, scale)
+def random_similarity(
+    rng: np.random.Generator, size: int, scale: float, degrees: float, translate: float
+) -> np.ndarray:
+    """A random scale (1 +- ``scale``) and turn (+- ``degrees``) about the crop centre, then a
+    shift of +- ``translate`` of the side."""
+    factor = 1.0 + rng.uniform(-scale, scale)
+    angle = rng.uniform(-degrees, degrees)
+    shift = rng.uniform(-translate, translate, size=2) * size
+    matrix = cv2.getRotationMatrix2D(((size - 1) / 2, (size - 1) / 2), angle, factor)
     matrix[:, 2] += shift
     return matrix
+
+
+def jitter_matrix(rng: np.random.Generator, size: int, cfg: DataConfig) -> np.ndarray:
+    """The training jitter of a crop."""
+    return random_similarity(rng, size, cfg.scale_jitter, cfg.rotate_deg, cfg.translate)
 
 
 def color_jitter(image: np.ndarray, rng: np.random.Generator, amount: float) -> np.ndarray:
@@ -134,11 +142,7 @@ def augment(
 
 def pair_jitter_matrix(rng: np.random.Generator, size: int, cfg: DataConfig) -> np.ndarray:
     """The small move between two consecutive frames' crops of a still mouth (landmark jitter)."""
-    scale = 1.0 + rng.uniform(-cfg.pair_scale, cfg.pair_scale)
-    angle = rng.uniform(-cfg.pair_rotate_deg, cfg.pair_rotate_deg)
-    matrix = cv2.getRotationMatrix2D(((size - 1) / 2, (size - 1) / 2), angle, scale)
-    matrix[:, 2] += rng.uniform(-cfg.pair_translate, cfg.pair_translate, size=2) * size
-    return matrix
+    return random_similarity(rng, size, cfg.pair_scale, cfg.pair_rotate_deg, cfg.pair_translate)
 
 
 def sampling_theta(view_to_other: np.ndarray, size: int) -> np.ndarray:
