@@ -191,11 +191,12 @@ def test_background_quick_pass_meshes_its_boxes_on_a_later_frame():
     is meshed on the tracked box alone, and its new box is meshed once it has finished."""
     import threading
 
-    release = threading.Event()
+    release, started = threading.Event(), threading.Event()
     looked_at = []
 
     def slow_propose(frame):
         looked_at.append(int(frame[0, 0, 0]))
+        started.set()
         release.wait(5)
         return [(500.0, 500.0, 600.0, 600.0)]
 
@@ -212,6 +213,9 @@ def test_background_quick_pass_meshes_its_boxes_on_a_later_frame():
         backend.advance()
         frame = np.full((8, 8, 3), index, np.uint8)
         tracker.update(backend, frame, index / 25.0)
+    # The detection thread is shared by the process and may still finish another video's pass
+    # first: wait for this one to start (it then blocks until released), not for a fixed time.
+    assert started.wait(5)
     assert looked_at == [30]  # submitted at frame 30, still running
     assert seen[30:33] == [1, 1, 1]  # the loop did not wait for it
     release.set()
