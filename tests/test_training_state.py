@@ -7,6 +7,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
@@ -160,3 +161,18 @@ def test_multi_size_and_number_settings_are_checked():
     for bad in ("data.sizes=128,100", "data.sizes=big", "train.val_sizes=100", "data.identity_balance=2"):
         with pytest.raises(ConfigError, match=bad.split("=")[0]):
             load_config(None, [bad])
+
+
+def test_video_share_splits_draws_between_videos_and_photos():
+    # 2 video people (many frames) against 8 photo people: per person, video gets 1/5.
+    ids = ["v0"] * 300 + ["v1"] * 100 + [f"p{i}" for i in range(8)]
+    video = [i.startswith("v") for i in ids]
+    per_person = identity_weights(ids, 1.0, video, 0.0)
+    assert np.isclose(per_person[np.array(video)].sum(), 2 / 10)
+    split = identity_weights(ids, 1.0, video, 0.5)
+    assert np.isclose(split[np.array(video)].sum(), 0.5)
+    # People stay balanced within each kind.
+    assert np.isclose(split[:300].sum(), split[300:400].sum())
+    assert np.allclose(split[400:], split[400])
+    # One kind only: nothing to split.
+    assert np.allclose(identity_weights(ids[:400], 1.0, video[:400], 0.5), identity_weights(ids[:400], 1.0))

@@ -65,6 +65,9 @@ class DataConfig:
     # 1: every person is drawn equally often (a photo counts as much as a person's whole video);
     # 0: every sample equally often (frame counts decide); in between: count ** -balance weights.
     identity_balance: float = 1.0
+    # Share of the draws that go to video frames (all video people together), the rest to
+    # photos; 0: no split, people alone decide (about 1 draw in 5 is a video frame here).
+    video_share: float = 0.0
     every: int = 2  # use every Nth video frame
     min_open: float = 0.12  # mouth_open threshold for a training sample
     closed_share: float = 0.05  # share of closed-mouth samples kept anyway
@@ -339,6 +342,7 @@ def _validate(cfg: Config) -> None:
     checks = [
         ("data.sizes", all(s % 32 == 0 and s >= 32 for s in sizes), "every side a multiple of 32, >= 32"),
         ("data.identity_balance", 0.0 <= cfg.data.identity_balance <= 1.0, "must be in [0, 1]"),
+        ("data.video_share", 0.0 <= cfg.data.video_share < 1.0, "must be in [0, 1)"),
         (
             "train.val_sizes",
             all(

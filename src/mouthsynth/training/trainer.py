@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader, Sampler
 
 from mouthsynth.config import Config, parse_sizes
 from mouthsynth.data.dataset import MouthDataset
+from mouthsynth.data.prepare import VIDEO_SUFFIXES
 from mouthsynth.errors import ConfigError, InputError
 from mouthsynth.losses import (
     PerceptualLoss,
@@ -41,13 +42,24 @@ from mouthsynth.training.ema import EMA
 ADVERSARIAL_TERMS = ("adv_global", "adv_local", "fm_global", "fm_local")
 
 
-def identity_weights(identities: list[str], balance: float) -> np.ndarray | None:
+def identity_weights(
+    identities: list[str], balance: float, is_video: list[bool] | None = None, video_share: float = 0.0
+) -> np.ndarray | None:
     """Sampling weight per sample: ``count(identity) ** -balance`` (1 = every person equally
-    often, 0 = every sample equally often -> None, a plain permutation)."""
-    if balance <= 0:
+    often, 0 = every sample equally often -> None, a plain permutation). With ``video_share``
+    in (0, 1) and both kinds present, video samples together get that share of the draws and
+    photos the rest, people still balanced within each kind (photo people outnumber video
+    people about 4 to 1, so per-person balance alone gives video a fifth of the draws)."""
+    if balance <= 0 and video_share <= 0:
         return None
     names, inverse, counts = np.unique(np.asarray(identities), return_inverse=True, return_counts=True)
     weights = counts[inverse].astype(np.float64) ** -balance
+    weights /= weights.sum()
+    if is_video is not None and 0 < video_share < 1:
+        video = np.asarray(is_video, bool)
+        if video.any() and not video.all():
+            weights[video] *= video_share / weights[video].sum()
+            weights[~video] *= (1 - video_share) / weights[~video].sum()
     return weights / weights.sum()
 
 
@@ -412,8 +424,11 @@ class Trainer:
 
     def _identity_weights(self) -> np.ndarray | None:
         if not hasattr(self, "_weights"):
-            ids = [r.get("identity", r["id"]) for r in self.train_set.records]
-            self._weights = identity_weights(ids, self.cfg.data.identity_balance)
+            records = self.train_set.records
+            ids = [r.get("identity", r["id"]) for r in records]
+            video = [Path(r["source"]).suffix.lower() in VIDEO_SUFFIXES for r in records]
+            data = self.cfg.data
+            self._weights = identity_weights(ids, data.identity_balance, video, data.video_share)
         return self._weights
 
     def _bn_batches(self) -> Iterator[torch.Tensor]:
