@@ -150,3 +150,33 @@ def test_pair_items_add_the_next_frames_view_of_the_same_mouth(tiny_dataset):
     # Validation items never carry a second view.
     val = MouthDataset(tiny_dataset, "val", size=64, data_cfg=cfg, train=False, pairs=True)
     assert "image2" not in val[0]
+
+
+def test_pair_items_can_take_the_real_next_frame(tiny_dataset):
+    from mouthsynth.data.augment import downscale
+
+    # No jitter at all: the first view is the prepared crop, resampled.
+    still = dict(flip=False, scale_jitter=0.0, rotate_deg=0.0, translate=0.0, color_jitter=0.0)
+    still |= dict(pair_translate=0.0, pair_scale=0.0, pair_rotate_deg=0.0, pair_mask_px=0)
+    # The tiny dataset keeps every 3rd frame.
+    same = MouthDataset(tiny_dataset, "train", 64, DataConfig(**still, pair_next_gap=3), pairs=True)
+    nxt = MouthDataset(
+        tiny_dataset, "train", 64, DataConfig(**still, pair_next_gap=3, pair_next_frame=1.0), pairs=True
+    )
+    # Video frames have a next frame (3 frames on, same clip, same face); photos do not.
+    pairs = [(nxt.records[i], nxt.records[j]) for i, j in nxt._next.items()]
+    assert pairs and all(b["frame"] - a["frame"] == 3 and a["group"] == b["group"] for a, b in pairs)
+    photos = [i for i, r in enumerate(nxt.records) if r["source"].endswith((".jpg", ".png"))]
+    assert photos and not set(photos) & set(nxt._next)
+    i, j = next(iter(nxt._next.items()))
+    a, b = same[i], nxt[i]
+    for key in ("image", "mask", "input", "theta"):
+        assert torch.equal(a[key], b[key]), key
+    # Without a next frame the second view is the same frame (nothing moved) ...
+    assert torch.equal(a["image2"], a["image"])
+    # ... with one, it is exactly that frame's crop, through the same resampling.
+    image_j = downscale(nxt.raw(j)[0], 64)
+    expected = torch.from_numpy(image_j).permute(2, 0, 1).float() / 127.5 - 1.0
+    assert torch.equal(b["image2"], expected) and not torch.equal(b["image2"], b["image"])
+    # A photo keeps the jitter view whatever the share.
+    assert torch.equal(nxt[photos[0]]["image2"], nxt[photos[0]]["image"])

@@ -88,6 +88,11 @@ class DataConfig:
     pair_scale: float = 0.02
     pair_rotate_deg: float = 1.0
     pair_mask_px: int = 1
+    # Share of video items whose second view is the real next prepared frame of the same face
+    # (at most ``pair_next_gap`` frames later) instead of the same frame moved: the fill must
+    # change as the mouth really does between frames (teeth shown or hidden), not only stay put.
+    pair_next_frame: float = 0.0
+    pair_next_gap: int = 2
 
 
 @dataclass
@@ -343,6 +348,8 @@ def _validate(cfg: Config) -> None:
         ("data.sizes", all(s % 32 == 0 and s >= 32 for s in sizes), "every side a multiple of 32, >= 32"),
         ("data.identity_balance", 0.0 <= cfg.data.identity_balance <= 1.0, "must be in [0, 1]"),
         ("data.video_share", 0.0 <= cfg.data.video_share < 1.0, "must be in [0, 1)"),
+        ("data.pair_next_frame", 0.0 <= cfg.data.pair_next_frame <= 1.0, "must be in [0, 1]"),
+        ("data.pair_next_gap", cfg.data.pair_next_gap >= 1, "must be >= 1"),
         (
             "train.val_sizes",
             all(

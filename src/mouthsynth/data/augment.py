@@ -160,16 +160,24 @@ def augment_pair(
     size: int,
     rng: np.random.Generator,
     cfg: DataConfig,
+    next_frame: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``augment`` plus a second view of the same mouth as the next video frame would cut it:
-    the crop moved by ``pair_jitter_matrix``, the interior grown or shrunk by up to
-    ``pair_mask_px``, the same colours. Returns the first view (image, mask, outer lip), the
-    second view (image, mask) and the ``affine_grid`` theta that samples the second view on the
-    first view's pixels."""
+    the crop moved by ``pair_jitter_matrix``, the same colours, and either the same frame with
+    the interior grown or shrunk by up to ``pair_mask_px`` (landmark jitter alone) or, given
+    ``next_frame`` (its prepared image and mask), the real next frame (the mouth moved, teeth
+    shown or hidden: what the video shows). Prepared crops are each cut on their own lips, as
+    the video path cuts each frame's, so the next frame is rendered through this view's own
+    matrix. Returns the first view (image, mask, outer lip), the second view (image, mask) and
+    the ``affine_grid`` theta that samples the second view on the first view's pixels."""
     first, first_mask, outer_lip, matrix, colour_seed = _first_view(image, mask, outer_lip, size, rng, cfg)
     move = pair_jitter_matrix(rng, size, cfg)
-    second, second_mask = _render(image, mask, _compose(move, matrix), size, colour_seed, cfg)
     grow = int(rng.integers(-cfg.pair_mask_px, cfg.pair_mask_px + 1))
+    if next_frame is not None:
+        second, second_mask = _render(*next_frame, _compose(move, matrix), size, colour_seed, cfg)
+        grow = 0
+    else:
+        second, second_mask = _render(image, mask, _compose(move, matrix), size, colour_seed, cfg)
     if grow > 0:
         second_mask = dilate(second_mask, grow)
     elif grow < 0:

@@ -12,6 +12,7 @@ from torch.utils.data import Dataset
 
 from mouthsynth.config import DataConfig, GeometryConfig
 from mouthsynth.data.augment import augment, augment_pair, downscale
+from mouthsynth.data.prepare import VIDEO_SUFFIXES
 from mouthsynth.errors import InputError
 from mouthsynth.geometry.crops import REFERENCE_SIZE, local_box
 from mouthsynth.geometry.mouth import binarize, boundary_band
@@ -61,6 +62,7 @@ class MouthDataset(Dataset):
             if (split is None or r["split"] == split) and (include_closed or not r.get("closed"))
         ]
         self._arrays: dict[str, dict[str, np.ndarray]] = {}
+        self._next = _next_frames(self.records, self.cfg.pair_next_gap) if self.pairs else {}
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -95,7 +97,15 @@ class MouthDataset(Dataset):
         extra: dict[str, torch.Tensor] = {}
         if self.pairs:
             rng = np.random.default_rng([self.seed, self.epoch, index])
-            image, hard, outer, image2, hard2, theta = augment_pair(image, mask, outer, size, rng, self.cfg)
+            next_frame = None
+            share = self.cfg.pair_next_frame
+            # Its own stream: the jitter draws stay those of a run without next frames.
+            if index in self._next and share > 0:
+                if np.random.default_rng([self.seed, self.epoch, index, 1]).random() < share:
+                    next_frame = self.raw(self._next[index])[:2]
+            image, hard, outer, image2, hard2, theta = augment_pair(
+                image, mask, outer, size, rng, self.cfg, next_frame
+            )
             rgb2, m2 = _tensors(image2, hard2)
             extra = {
                 "image2": rgb2,
@@ -123,6 +133,22 @@ class MouthDataset(Dataset):
             "id": self.records[index]["id"],
             **extra,
         }
+
+
+def _next_frames(records: list[dict], max_gap: int) -> dict[int, int]:
+    """Index -> index of the same face's next prepared frame in the same clip, at most
+    ``max_gap`` frames later (photos and a clip's last frame have none)."""
+    by_face: dict[tuple, list[tuple[int, int]]] = {}
+    for i, rec in enumerate(records):
+        if rec.get("frame") is not None and Path(rec["source"]).suffix.lower() in VIDEO_SUFFIXES:
+            by_face.setdefault((rec["group"], rec.get("face", 0)), []).append((rec["frame"], i))
+    following = {}
+    for frames in by_face.values():
+        frames.sort()
+        for (f0, i0), (f1, i1) in zip(frames, frames[1:], strict=False):
+            if 0 < f1 - f0 <= max_gap:
+                following[i0] = i1
+    return following
 
 
 def _tensors(image: np.ndarray, hard: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
