@@ -30,20 +30,20 @@ def face(photos_dir):
     return image, found.points.astype(np.float64)
 
 
-def _o_mouth(points: np.ndarray) -> np.ndarray:
+def _o_mouth(points: np.ndarray, narrow: float = 0.3) -> np.ndarray:
     """The face's points with a driver's "O" copied onto them as the old transfer did: lip
-    corners drawn in to half the width, the lower lip dropped to an opening of about 0.9, the
-    outer lip rolled out to twice its thickness."""
+    corners drawn in to ``narrow`` of the width (real drivers' "O"s go to about 0.45), the lower
+    lip dropped to an opening of about 1.5, the outer lip rolled out to twice its thickness."""
     asked = points.copy()
     lips = INNER_LIP + OUTER_LIP
     centre_x = points[[61, 291], 0].mean()
-    asked[lips, 0] = centre_x + 0.5 * (points[lips, 0] - centre_x)
+    asked[lips, 0] = centre_x + narrow * (points[lips, 0] - centre_x)
     n = len(INNER_LIP)
-    width = 0.5 * np.linalg.norm(points[INNER_LIP[0]] - points[INNER_LIP[n // 2]])
+    width = narrow * np.linalg.norm(points[INNER_LIP[0]] - points[INNER_LIP[n // 2]])
     lower = INNER_LIP[n // 2 + 1 :] + OUTER_LIP[n // 2 + 1 :]
     # A rounded drop, deepest in the middle (x relative to the half-width mouth).
     rel = (asked[lower, 0] - centre_x) / (width / 2)
-    asked[lower, 1] += 0.9 * width * np.sqrt(np.clip(1 - rel**2, 0.0, 1.0))
+    asked[lower, 1] += 0.45 / narrow * width * np.sqrt(np.clip(1 - rel**2, 0.0, 1.0))
     upper_thickness = points[0, 1] - points[13, 1]
     asked[OUTER_LIP[1 : n // 2], 1] -= upper_thickness  # rolled out: twice as thick
     return asked
@@ -62,7 +62,7 @@ def test_an_o_keeps_the_mouth_width_and_lip_thickness_and_the_warp_does_not_fold
     n = len(INNER_LIP)
     own = np.linalg.norm(points[INNER_LIP[0]] - points[INNER_LIP[n // 2]])
     width = np.linalg.norm(shaped[INNER_LIP[0]] - shaped[INNER_LIP[n // 2]])
-    # The corners draw in only to MIN_WIDTH of the mouth's own width (asked: half) ...
+    # The corners draw in only to MIN_WIDTH of the mouth's own width (asked: 0.3) ...
     assert width >= (MIN_WIDTH - 0.01) * own
     # ... and the pursing becomes height: the opening is still the one asked.
     assert mouth_open(asked[INNER_LIP]) > 0.7

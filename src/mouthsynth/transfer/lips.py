@@ -2,11 +2,12 @@
 
 A driver's "O" draws its lip corners in and its lips roll out: copied point for point, a target
 mouth 70 px wide was narrowed to 36 px and its lips doubled in thickness (benchmarks/
-transfer_follow.py, dreamtalk_W011 surprised -> liveportrait_s42). Two rules on the asked points:
+transfer_follow.py, dreamtalk_W011 surprised -> liveportrait_s42). The thickness was the fault,
+not the narrowing: real "O"s narrow that far. Three rules on the asked points:
 
-- the inner mouth may narrow to at most ``MIN_WIDTH`` of the target's own; the pursing beyond
-  that becomes height (the lower lip drops further), so the opening (inner height over width,
-  what the driver is followed in) is the one asked;
+- the inner mouth may narrow to at most ``MIN_WIDTH`` of the target's own (as far as real
+  mouths do); the pursing beyond that becomes height (the lower lip drops further), so the
+  opening (inner height over width, what the driver is followed in) is the one asked;
 - each lip's points keep their order from corner to corner, and a corner stays between the
   ends of its two lips, so the inner ring does not fold on itself;
 - the outer lip ring is the new inner ring offset outward by the target's own lip thickness
@@ -22,7 +23,11 @@ from mouthsynth.geometry.mouth import mouth_axes
 from mouthsynth.landmarks.mediapipe_backend import INNER_LIP, OUTER_LIP
 
 # The inner mouth's width may shrink to this share of the target's own (an "O" becomes taller).
-MIN_WIDTH = 0.75
+# Real drivers' "O"s narrow to 0.43-0.59 of their median width (dreamtalk W011, spectre W023
+# surprised). At 0.75 an "O" asked at 1.7 dropped the lower lip by 1.3 mouth widths: the
+# detector lost the mouth at those frames (benchmarks/transfer_follow.py pair 0: r 0.755) and
+# a steeper drop folded the warp; 0.45 gives r 0.90, the other pairs unchanged.
+MIN_WIDTH = 0.45
 # Neighbouring lip points stay at least this share of their own spacing apart along the mouth.
 ORDER_GAP = 0.2
 
