@@ -173,8 +173,12 @@ def test_too_small_a_dataset_or_a_bad_device_fails_at_start(tiny_dataset, tmp_pa
         Trainer(tiny(), tiny_dataset, tmp_path / "b", device="gpu", progress=False)
 
 
-def test_the_temporal_term_trains_on_a_second_view(tiny_dataset, tmp_path):
-    trainer = Trainer(tiny("losses.temporal=2.0"), tiny_dataset, tmp_path / "run", progress=False)
+@pytest.mark.parametrize("second_view", ["jitter", "next frame"])
+def test_the_temporal_term_trains_on_a_second_view(tiny_dataset, tmp_path, second_view):
+    # The tiny dataset keeps every 3rd video frame.
+    extra = ["data.pair_next_frame=1.0", "data.pair_next_gap=3"] if second_view == "next frame" else []
+    trainer = Trainer(tiny("losses.temporal=2.0", *extra), tiny_dataset, tmp_path / "run", progress=False)
+    assert bool(trainer.train_set._next) == (second_view == "next frame")
     trainer.fit(3)
     assert "fake2" in trainer.last_batch and "theta" in trainer.last_batch
     log = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]

@@ -62,7 +62,8 @@ class MouthDataset(Dataset):
             if (split is None or r["split"] == split) and (include_closed or not r.get("closed"))
         ]
         self._arrays: dict[str, dict[str, np.ndarray]] = {}
-        self._next = _next_frames(self.records, self.cfg.pair_next_gap) if self.pairs else {}
+        with_next = self.pairs and self.cfg.pair_next_frame > 0
+        self._next = _next_frames(self.records, self.cfg.pair_next_gap) if with_next else {}
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -100,7 +101,7 @@ class MouthDataset(Dataset):
             next_frame = None
             share = self.cfg.pair_next_frame
             # Its own stream: the jitter draws stay those of a run without next frames.
-            if index in self._next and share > 0:
+            if index in self._next:
                 if np.random.default_rng([self.seed, self.epoch, index, 1]).random() < share:
                     next_frame = self.raw(self._next[index])[:2]
             image, hard, outer, image2, hard2, theta = augment_pair(
