@@ -34,7 +34,7 @@ METRICS = ("l1", "ssim", "lpips", "sharpness", "flicker")
 
 
 def speakers_with_video(dataset: Path, split: str = "val") -> dict[str, list[Path]]:
-    from mouthsynth.data.prepare import VIDEO_SUFFIXES
+    from mouthsynth.io.images import is_video
 
     out: dict[str, list[Path]] = {}
     for line in (dataset / "sources.jsonl").read_text().splitlines():
@@ -42,7 +42,7 @@ def speakers_with_video(dataset: Path, split: str = "val") -> dict[str, list[Pat
             continue
         rec = json.loads(line)
         src = Path(rec["source"])
-        if rec["split"] == split and src.suffix.lower() in VIDEO_SUFFIXES:
+        if rec["split"] == split and is_video(src):
             if not src.is_absolute() and not src.exists():
                 src = (dataset / src).resolve() if (dataset / src).exists() else src
             out.setdefault(rec["identity"], []).append(src)

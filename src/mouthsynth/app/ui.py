@@ -21,11 +21,12 @@ from mouthsynth.app.work import (
     training_available,
 )
 from mouthsynth.errors import MouthSynthError
+from mouthsynth.io.images import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 
 log = logging.getLogger(__name__)
 
-IMAGE_TYPES = [".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"]
-VIDEO_TYPES = [".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"]
+IMAGE_TYPES = sorted(IMAGE_EXTENSIONS)
+VIDEO_TYPES = sorted(VIDEO_EXTENSIONS)
 INTRO = (
     "# mouthsynth\n"
     "Paints the mouth interior (teeth, tongue, the dark cavity) into faces whose mouth shape was "

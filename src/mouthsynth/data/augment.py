@@ -175,7 +175,7 @@ def augment_pair(
     grow = int(rng.integers(-cfg.pair_mask_px, cfg.pair_mask_px + 1))
     if next_frame is not None:
         second, second_mask = _render(*next_frame, _compose(move, matrix), size, colour_seed, cfg)
-        grow = 0
+        grow = 0  # its own mask already moved; the draw above still keeps the stream the same
     else:
         second, second_mask = _render(image, mask, _compose(move, matrix), size, colour_seed, cfg)
     if grow > 0:

@@ -12,10 +12,10 @@ from torch.utils.data import Dataset
 
 from mouthsynth.config import DataConfig, GeometryConfig
 from mouthsynth.data.augment import augment, augment_pair, downscale
-from mouthsynth.data.prepare import VIDEO_SUFFIXES
 from mouthsynth.errors import InputError
 from mouthsynth.geometry.crops import REFERENCE_SIZE, local_box
 from mouthsynth.geometry.mouth import binarize, boundary_band
+from mouthsynth.io.images import is_video
 
 
 def read_manifest(root: Path) -> list[dict]:
@@ -65,6 +65,9 @@ class MouthDataset(Dataset):
         with_next = self.pairs and self.cfg.pair_next_frame > 0
         self._next = _next_frames(self.records, self.cfg.pair_next_gap) if with_next else {}
 
+    def _next_coin(self, index: int) -> float:
+        return float(np.random.default_rng([self.seed, self.epoch, index, 1]).random())
+
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
@@ -99,11 +102,9 @@ class MouthDataset(Dataset):
         if self.pairs:
             rng = np.random.default_rng([self.seed, self.epoch, index])
             next_frame = None
-            share = self.cfg.pair_next_frame
-            # Its own stream: the jitter draws stay those of a run without next frames.
-            if index in self._next:
-                if np.random.default_rng([self.seed, self.epoch, index, 1]).random() < share:
-                    next_frame = self.raw(self._next[index])[:2]
+            # Drawn from its own stream: the jitter draws stay those of a run without next frames.
+            if index in self._next and self._next_coin(index) < self.cfg.pair_next_frame:
+                next_frame = self.raw(self._next[index])[:2]
             image, hard, outer, image2, hard2, theta = augment_pair(
                 image, mask, outer, size, rng, self.cfg, next_frame
             )
@@ -141,7 +142,7 @@ def _next_frames(records: list[dict], max_gap: int) -> dict[int, int]:
     ``max_gap`` frames later (photos and a clip's last frame have none)."""
     by_face: dict[tuple, list[tuple[int, int]]] = {}
     for i, rec in enumerate(records):
-        if rec.get("frame") is not None and Path(rec["source"]).suffix.lower() in VIDEO_SUFFIXES:
+        if rec.get("frame") is not None and is_video(rec["source"]):
             by_face.setdefault((rec["group"], rec.get("face", 0)), []).append((rec["frame"], i))
     following = {}
     for frames in by_face.values():

@@ -26,9 +26,10 @@ import numpy as np
 from mouthsynth.config import Config
 from mouthsynth.data.identities import IdentityRules
 from mouthsynth.errors import ConfigError, InputError, MouthSynthError
+from mouthsynth.io.images import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
-VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"}
+IMAGE_SUFFIXES = IMAGE_EXTENSIONS
+VIDEO_SUFFIXES = VIDEO_EXTENSIONS
 # Re-run the face detector this often in videos even while tracking: catches new faces and cuts.
 REDETECT_EVERY = 30
 # Mouths narrower than this in the source image would be blown up into blurry crops.

@@ -39,6 +39,7 @@ from mouthsynth.evaluation.baselines import get_baseline
 from mouthsynth.evaluation.people import method_differences, method_summaries, scores_report
 from mouthsynth.geometry.crops import REFERENCE_SIZE, crop_matrix
 from mouthsynth.geometry.mouth import mouth_open, polygon_mask
+from mouthsynth.io.images import is_video
 from mouthsynth.landmarks.base import FaceLandmarks
 
 BOX_GROW = 1.25  # mouth box side = this x the outer lips' larger side
@@ -58,9 +59,7 @@ class FullSource:
 
     @property
     def is_video(self) -> bool:
-        from mouthsynth.data.prepare import VIDEO_SUFFIXES
-
-        return self.path.suffix.lower() in VIDEO_SUFFIXES
+        return is_video(self.path)
 
 
 @dataclass

@@ -24,6 +24,12 @@ VIDEO_EXTENSIONS = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"}
 # Smaller images cannot hold a face; refusing them here gives a clearer message than later stages.
 MIN_SIDE = 8
 
+
+def is_video(path: str | Path) -> bool:
+    """Whether a file is a video, by its name (the one rule every command and dataset uses)."""
+    return Path(path).suffix.lower() in VIDEO_EXTENSIONS
+
+
 # EXIF orientation tag value -> numpy transform that shows the image upright (as Pillow's
 # ImageOps.exif_transpose does).
 _ORIENT = {

@@ -24,8 +24,8 @@ from torch.utils.data import DataLoader, Sampler
 
 from mouthsynth.config import Config, parse_sizes
 from mouthsynth.data.dataset import MouthDataset
-from mouthsynth.data.prepare import VIDEO_SUFFIXES
 from mouthsynth.errors import ConfigError, InputError
+from mouthsynth.io.images import is_video
 from mouthsynth.losses import (
     PerceptualLoss,
     boundary_weighted_l1,
@@ -60,7 +60,7 @@ def identity_weights(
         if video.any() and not video.all():
             weights[video] *= video_share / weights[video].sum()
             weights[~video] *= (1 - video_share) / weights[~video].sum()
-    return weights / weights.sum()
+    return weights
 
 
 class EpochBatches(Sampler[list]):
@@ -426,7 +426,7 @@ class Trainer:
         if not hasattr(self, "_weights"):
             records = self.train_set.records
             ids = [r.get("identity", r["id"]) for r in records]
-            video = [Path(r["source"]).suffix.lower() in VIDEO_SUFFIXES for r in records]
+            video = [is_video(r["source"]) for r in records]
             data = self.cfg.data
             self._weights = identity_weights(ids, data.identity_balance, video, data.video_share)
         return self._weights

@@ -34,6 +34,7 @@ import numpy as np
 
 from mouthsynth.errors import InputError, NoFaceError
 from mouthsynth.geometry import mouth_open
+from mouthsynth.io.images import is_video
 from mouthsynth.transfer.interior import close_interior
 from mouthsynth.transfer.lips import shape_lips
 from mouthsynth.transfer.motion import MotionTransfer, landmarks_from_points
@@ -46,12 +47,7 @@ from mouthsynth.transfer.neutral import (
 )
 from mouthsynth.transfer.warp import warp_lower_face
 
-VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"}
 TARGET_MOUTH = ("replace", "add")
-
-
-def is_video(path: Path) -> bool:
-    return path.suffix.lower() in VIDEO_SUFFIXES
 
 
 @dataclass
