@@ -217,3 +217,49 @@ def test_validation_measures_the_ema_generators_own_batchnorm_statistics(tiny_da
     trainer.validate()
     for a, b in zip(copied, [m.running_var for m in norms], strict=True):
         assert torch.equal(a, b)
+
+
+def _signal_at(trainer, step, *signals):
+    """Make ``trainer`` receive ``signals`` during its step ``step``."""
+    import os
+    import signal
+
+    train_step = trainer.train_step
+
+    def step_and_signal(batch):
+        out = train_step(batch)
+        if trainer.step == step:
+            for sig in signals:
+                os.kill(os.getpid(), getattr(signal, sig))
+        return out
+
+    trainer.train_step = step_and_signal
+
+
+def test_sigterm_stops_after_the_step_with_a_validated_checkpoint(tiny_dataset, tmp_path):
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    trainer = Trainer(
+        tiny("train.val_every=100", "train.ckpt_every=100"), tiny_dataset, tmp_path / "run", progress=False
+    )
+    _signal_at(trainer, 2, "SIGTERM")
+    trainer.fit(50)
+    assert trainer.step == 2
+    saved = ckpt.latest_checkpoint(tmp_path / "run")
+    assert saved is not None and saved.name == "step_0000002"
+    log = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert any(r["step"] == 2 and "val/l1" in r for r in log)
+    assert signal.getsignal(signal.SIGTERM) is before  # the trainer's handler is gone
+    resumed = Trainer(tiny(), tiny_dataset, tmp_path / "run", progress=False, resume=True)
+    assert resumed.step == 2
+
+
+def test_a_second_ctrl_c_stops_at_once_and_keeps_the_last_checkpoint(tiny_dataset, tmp_path):
+    trainer = Trainer(tiny("train.ckpt_every=2"), tiny_dataset, tmp_path / "run", progress=False)
+    _signal_at(trainer, 3, "SIGINT", "SIGINT")
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit(50)
+    saved = ckpt.latest_checkpoint(tmp_path / "run")
+    assert saved is not None and saved.name == "step_0000002"
+    assert not any(p.name.startswith(".tmp") for p in (tmp_path / "run" / "checkpoints").iterdir())

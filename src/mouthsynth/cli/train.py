@@ -32,7 +32,8 @@ def command(
     ] = None,
 ) -> None:
     """Train the MobileNet U-Net with the global and local discriminators. Under `torchrun` the
-    same command trains with DistributedDataParallel."""
+    same command trains with DistributedDataParallel. Ctrl-C or SIGTERM stops after the step under
+    way, validated and checkpointed (a second one stops at once)."""
     with user_errors():
         from mouthsynth.config import load_config
         from mouthsynth.errors import InputError

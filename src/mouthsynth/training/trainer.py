@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -126,6 +128,42 @@ def _distributed() -> tuple[int, int, int]:
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
     return world, rank, local
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def stop_on_signals(flag: dict) -> Iterator[None]:
+    """While training, the first Ctrl-C or SIGTERM sets ``flag["stop"]``: the step under way
+    finishes, is validated and checkpointed, and training returns, so an interrupted run loses
+    no steps. A second one stops at once (the last complete checkpoint stays). Signals can only
+    be caught in the main thread; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+
+    def request(signum, frame):
+        if flag.get("stop"):
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            signal.raise_signal(signum)
+            return
+        flag["stop"] = True
+        print(
+            f"\n{signal.Signals(signum).name}: stopping after this step (validate, checkpoint); "
+            "send it again to stop at once",
+            flush=True,
+        )
+
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, request)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class Trainer:
@@ -576,8 +614,26 @@ class Trainer:
         return path
 
     def fit(self, max_steps: int | None = None, max_minutes: float | None = None) -> dict[str, float]:
-        """Train to ``max_steps`` (cumulative) or for ``max_minutes`` of wall time, whichever comes
-        first; either way the last step is validated and checkpointed."""
+        """Train to ``max_steps`` (cumulative), for ``max_minutes`` of wall time, or until Ctrl-C /
+        SIGTERM (``stop_on_signals``), whichever comes first; each way the last step is
+        validated and checkpointed."""
+        flag: dict = {}
+        with stop_on_signals(flag):
+            return self._fit(max_steps, max_minutes, flag)
+
+    def _stop_now(self, t0: float, max_minutes: float | None, flag: dict) -> bool:
+        """Out of time or asked to stop; under torchrun every rank agrees (any rank's reason)."""
+        out_of_time = max_minutes is not None and time.perf_counter() - t0 >= max_minutes * 60
+        stop = bool(flag.get("stop")) or out_of_time
+        if self.world > 1:
+            import torch.distributed as dist
+
+            vote = torch.tensor([float(stop)], device=self.device)
+            dist.all_reduce(vote, op=dist.ReduceOp.MAX)
+            stop = bool(vote.item())
+        return stop
+
+    def _fit(self, max_steps: int | None, max_minutes: float | None, flag: dict) -> dict[str, float]:
         from tqdm import tqdm
 
         cfg = self.cfg.train
@@ -605,8 +661,8 @@ class Trainer:
                 self.offset += batch["input"].shape[0]
                 last = scalars
                 bar.update(1)
-                if max_minutes is not None and time.perf_counter() - t0 >= max_minutes * 60:
-                    max_steps = self.step  # out of time: finish this step as the last one
+                if self._stop_now(t0, max_minutes, flag):
+                    max_steps = self.step  # out of time or asked to stop: this step is the last
                 if self.step % cfg.log_every == 0 or self.step == max_steps:
                     rate = (self.step - s0) / max(time.perf_counter() - t0, 1e-9)
                     lrs = {"lr/generator": self.opt_G.param_groups[0]["lr"]}
