@@ -153,6 +153,33 @@ def test_paste_back_changes_only_pixels_inside_the_mouth(open_face):
     assert detailed[inner == 1].mean() > 200
 
 
+@pytest.mark.parametrize("outward", [True, False])
+def test_the_outward_feather_shows_none_of_the_old_interior(open_face, outward):
+    """The old interior (here black) must not show through the fill: with the outward feather
+    every pixel of the interior is the fill; the centred one mixes the old interior into its edge."""
+    from mouthsynth.geometry import crop_alpha
+
+    image, face = open_face
+    cfg = GeometryConfig(feather_outward=outward)
+    crop = cut_mouth(image, face, 128, cfg)
+    hard = crop.mask >= 0.5
+    alpha = crop_alpha(crop, cfg=cfg)
+    assert np.all(alpha[hard] == 1.0) == outward
+    assert alpha[~hard].max() > 0.3  # a soft edge either way, over the known pixels
+    old = image.copy()
+    inside = alpha_in_image(crop, (hard).astype(np.float32)) > 0.01
+    old[inside] = 0  # the old interior: black
+    generated = np.where(hard[..., None], np.uint8(128), crop.image)
+    out = paste_back(old, crop, generated, alpha, keep_detail=False)
+    interior = alpha_in_image(crop, hard.astype(np.float32)) >= 0.999
+    assert interior.sum() > 1000
+    darkest = out[interior].min()
+    if outward:
+        assert darkest >= 127  # all fill
+    else:
+        assert darkest < 100  # the inner half of the feather shows the black
+
+
 def test_global_box_corners_map_to_crop_corners(open_face):
     image, face = open_face
     crop = cut_mouth(image, face, 128)

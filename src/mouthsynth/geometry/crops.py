@@ -186,7 +186,7 @@ def crop_alpha(crop: MouthCrop, sigma: float | None = None, cfg: GeometryConfig 
     """The feathered paste-back alpha in crop pixels."""
     cfg = cfg or GeometryConfig()
     sigma = cfg.feather * crop.size / REFERENCE_SIZE if sigma is None else sigma
-    return feather(crop.mask, sigma)
+    return feather(crop.mask, sigma, cfg.feather_outward)
 
 
 def alpha_in_image(crop: MouthCrop, alpha: np.ndarray | None = None) -> np.ndarray:

@@ -74,10 +74,13 @@ def boundary_weight_map(boundary: np.ndarray, weight: float) -> np.ndarray:
     return 1.0 + (weight - 1.0) * boundary
 
 
-def feather(mask: np.ndarray, sigma: float) -> np.ndarray:
-    """Soft paste-back alpha: the binary mask blurred, so the edge has no visible step."""
+def feather(mask: np.ndarray, sigma: float, outward: bool = False) -> np.ndarray:
+    """Soft paste-back alpha: the binary mask blurred, so the edge has no visible step. With
+    ``outward`` the alpha stays 1 over the whole mask and only its outer half remains: the soft
+    edge lies over the known pixels around the mask, none of the old interior shows through."""
     hard = binarize(mask)
     if sigma <= 0:
         return hard
     k = int(2 * round(3 * sigma) + 1)
-    return cv2.GaussianBlur(hard, (k, k), sigma)
+    soft = cv2.GaussianBlur(hard, (k, k), sigma)
+    return np.maximum(soft, hard) if outward else soft
