@@ -225,15 +225,16 @@ class InferenceConfig:
     # keeps less of the old fill (new teeth leave no ghost); whether the old fill is first moved
     # with the lips (upper teeth ride with the upper lip); the blur (px of the 128-px crop) below
     # which detail is the current frame's own, not averaged (0: all of it averaged). Chosen on
-    # the validation videos (docs/results.md): flicker 1.17x -> 1.01x Telea's with L1 and LPIPS
-    # within 2% of the per-frame model's; stronger settings reach Telea's flicker only by
-    # softening the fill (LPIPS +2.6% and more).
+    # the validation videos (docs/results.md): with the centred paste-back feather, averaging all
+    # of the fill cost LPIPS +3.2% against the per-frame model, so detail was 1 px (flicker
+    # 1.03x Telea's); with the outward feather (geometry.feather_outward) it costs +1.5% and
+    # gives 1.00x (0.998x; detail 1 px: 1.02x), within the 2% allowed.
     video_temporal: float = 0.95
     video_temporal_motion: float = 24.0
     video_temporal_cut: float = 0.08
     video_temporal_sigma: float = 0.5
     video_temporal_warp: bool = True
-    video_temporal_detail: float = 1.0
+    video_temporal_detail: float = 0.0
     # While every face is tracked, new faces are looked for by a quick detector pass every this
     # many seconds (faces from ~80 px) and by the full, upsampled one (from ~60 px, 0.45 s on a
     # 720p frame) every video_full_detect_s (0: only at the start and when a face is lost, which
