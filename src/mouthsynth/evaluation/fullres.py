@@ -17,8 +17,10 @@ For each open mouth of an original photo (or a sampled video frame):
 Hiding exactly the scored interior makes leaks impossible by construction: the synthesizer's
 crop sampling, its border colour correction and its feather read only white there (and the real
 lips outside, which are known). A test scrambles the hidden pixels and requires every output to
-stay the same inside the interior. The price is that the feather's inner half blends the model's
-fill with white, as it would blend with whatever interior an upstream renderer left.
+stay the same inside the interior. With the outward paste-back feather
+(``geometry.feather_outward``) none of the hidden interior shows in the model's result; with the
+centred one its inner half blends the fill with the hidden pixels, as it would blend with
+whatever interior an upstream renderer left.
 """
 
 from __future__ import annotations
@@ -173,8 +175,9 @@ def synthesizer_input(sample: FullSample, hide: str = "blur") -> np.ndarray:
     """The image the synthesizer gets: the original with its interior hidden under ``hide``:
     ``white``, or ``blur`` (the lips' colours smeared inward from outside the interior, what an
     upstream renderer that knows nothing of teeth leaves there). The synthesizer white-fills its
-    own crop, so its generator never sees this fill; only the inner half of the paste-back
-    feather and the border colour correction blend with it."""
+    own crop, so its generator never sees this fill; only the border colour correction (and,
+    with ``geometry.feather_outward`` off, the inner half of the paste-back feather) blend with
+    it."""
     hidden = sample.hidden
     if hide == "white":
         return hidden
