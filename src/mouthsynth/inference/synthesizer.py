@@ -15,7 +15,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -206,10 +206,17 @@ class MouthSynthesizer:
             return self.fill_crops(image, [(face, crop)], limit=mask)
         return self.fill_faces(image, faces)
 
-    def fill_faces(self, image: np.ndarray, faces: list[FaceLandmarks], force: bool = False) -> Result:
-        """Fill the given faces (e.g. from tracking or a renderer's landmarks)."""
+    def fill_faces(
+        self,
+        image: np.ndarray,
+        faces: list[FaceLandmarks],
+        force: bool = False,
+        feather_outward: bool | None = None,
+    ) -> Result:
+        """Fill the given faces (e.g. from tracking or a renderer's landmarks).
+        ``feather_outward``: overrides ``geometry.feather_outward`` (None: the config's)."""
         crops = [(f, cut_mouth(image, f, self.crop_side(f.outer_lip), self.cfg.geometry)) for f in faces]
-        return self.fill_crops(image, crops, force=force)
+        return self.fill_crops(image, crops, force=force, feather_outward=feather_outward)
 
     def fill_crops(
         self,
@@ -217,10 +224,15 @@ class MouthSynthesizer:
         crops: list[tuple[FaceLandmarks | None, MouthCrop]],
         force: bool = False,
         limit: np.ndarray | None = None,
+        feather_outward: bool | None = None,
     ) -> Result:
         """Fill the crops whose mouth is open (all with ``force``), every face in one generator
         call. ``limit`` (image-sized, e.g. a user's mask): no pixel where it is 0 changes, so the
-        feather grows inward there instead of past the mask's edge."""
+        feather grows inward there instead of past the mask's edge. ``feather_outward``: as
+        ``fill_faces``."""
+        geometry = self.cfg.geometry
+        if feather_outward is not None:
+            geometry = replace(geometry, feather_outward=feather_outward)
         out = image.copy()
         white = image.copy()
         union = np.zeros(image.shape[:2], np.float32)
@@ -241,7 +253,7 @@ class MouthSynthesizer:
                     )
                 )
                 continue
-            alpha_crop = crop_alpha(crop, cfg=self.cfg.geometry)
+            alpha_crop = crop_alpha(crop, cfg=geometry)
             pasted = composite(
                 out,
                 crop,
