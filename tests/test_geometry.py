@@ -166,12 +166,12 @@ def test_the_outward_feather_shows_none_of_the_old_interior(open_face, outward):
     alpha = crop_alpha(crop, cfg=cfg)
     assert np.all(alpha[hard] == 1.0) == outward
     assert alpha[~hard].max() > 0.3  # a soft edge either way, over the known pixels
+    hard_in_image = alpha_in_image(crop, hard.astype(np.float32))
     old = image.copy()
-    inside = alpha_in_image(crop, (hard).astype(np.float32)) > 0.01
-    old[inside] = 0  # the old interior: black
+    old[hard_in_image > 0.01] = 0  # the old interior: black
     generated = np.where(hard[..., None], np.uint8(128), crop.image)
     out = paste_back(old, crop, generated, alpha, keep_detail=False)
-    interior = alpha_in_image(crop, hard.astype(np.float32)) >= 0.999
+    interior = hard_in_image >= 0.999
     assert interior.sum() > 1000
     darkest = out[interior].min()
     if outward:

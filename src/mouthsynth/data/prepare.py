@@ -26,10 +26,8 @@ import numpy as np
 from mouthsynth.config import Config
 from mouthsynth.data.identities import IdentityRules
 from mouthsynth.errors import ConfigError, InputError, MouthSynthError
-from mouthsynth.io.images import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from mouthsynth.io.images import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, is_video
 
-IMAGE_SUFFIXES = IMAGE_EXTENSIONS
-VIDEO_SUFFIXES = VIDEO_EXTENSIONS
 # Re-run the face detector this often in videos even while tracking: catches new faces and cuts.
 REDETECT_EVERY = 30
 # Mouths narrower than this in the source image would be blown up into blurry crops.
@@ -58,7 +56,7 @@ def collect_sources(paths: list[Path]) -> list[Path]:
             found += sorted(
                 p
                 for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
+                if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
             )
         elif path.exists():
             found.append(path)
@@ -75,7 +73,7 @@ def group_name(source: Path) -> str:
 
 
 def _frames(source: Path, every: int) -> Iterator[tuple[int, np.ndarray]]:
-    if source.suffix.lower() in VIDEO_SUFFIXES:
+    if is_video(source):
         from mouthsynth.io.video import VideoReader
 
         with VideoReader(source) as reader:

@@ -151,7 +151,8 @@ def prepare_footage(
     """Prepare ``inputs`` (one person's videos, images, folders) into ``root`` and check them: a
     face, one person, at least ``min_frames`` open mouths. Every failure is an InputError whose
     one line says what was found."""
-    from mouthsynth.data.prepare import VIDEO_SUFFIXES, collect_sources, prepare
+    from mouthsynth.data.prepare import collect_sources, prepare
+    from mouthsynth.io.images import is_video
 
     start = time.perf_counter()
     inputs = [Path(p) for p in inputs]
@@ -159,7 +160,7 @@ def prepare_footage(
     where = inputs[0] if len(inputs) == 1 else f"{len(inputs)} inputs"
     if not files:
         raise InputError(where, "no videos or images found")
-    video_frames = sum(_video_frames(f) for f in files if f.suffix.lower() in VIDEO_SUFFIXES)
+    video_frames = sum(_video_frames(f) for f in files if is_video(f))
     every = max(1, math.ceil(video_frames / max_frames_read))
     prep = copy.deepcopy(cfg)
     prep.data.every = every
