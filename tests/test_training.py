@@ -263,3 +263,20 @@ def test_a_second_ctrl_c_stops_at_once_and_keeps_the_last_checkpoint(tiny_datase
     saved = ckpt.latest_checkpoint(tmp_path / "run")
     assert saved is not None and saved.name == "step_0000002"
     assert not any(p.name.startswith(".tmp") for p in (tmp_path / "run" / "checkpoints").iterdir())
+
+
+def test_a_second_ctrl_c_stops_a_background_run_too(tiny_dataset, tmp_path):
+    # `nohup mouthsynth train ... &` starts with SIGINT ignored; the first kill -INT still stops
+    # after the step, and the second must not fall back to "ignored".
+    import signal
+
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        trainer = Trainer(tiny("train.ckpt_every=2"), tiny_dataset, tmp_path / "run", progress=False)
+        _signal_at(trainer, 3, "SIGINT", "SIGINT")
+        with pytest.raises(KeyboardInterrupt):
+            trainer.fit(50)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # restored as it was
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert ckpt.latest_checkpoint(tmp_path / "run").name == "step_0000002"

@@ -148,8 +148,12 @@ def stop_on_signals(flag: dict) -> Iterator[None]:
         if flag.get("stop"):
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            signal.raise_signal(signum)
-            return
+            if signum == signal.SIGTERM and previous[signum] == signal.SIG_DFL:
+                signal.raise_signal(signum)  # terminate, as SIGTERM does
+                return
+            # Not the previous handler: a run started in the background (nohup ... &) inherits
+            # SIGINT ignored, and re-raising into that would ignore the second Ctrl-C.
+            raise KeyboardInterrupt
         flag["stop"] = True
         print(
             f"\n{signal.Signals(signum).name}: stopping after this step (validate, checkpoint); "
