@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -280,3 +282,19 @@ def test_a_second_ctrl_c_stops_a_background_run_too(tiny_dataset, tmp_path):
     finally:
         signal.signal(signal.SIGINT, before)
     assert ckpt.latest_checkpoint(tmp_path / "run").name == "step_0000002"
+
+
+def test_loader_workers_survive_a_signal_to_the_whole_process_group(tiny_dataset, tmp_path):
+    # Ctrl-C (and a cluster's SIGTERM) reaches the workers too; they must leave stopping to the
+    # main process, or the next batch fails with "DataLoader worker ... is killed by signal".
+    import signal
+
+    trainer = Trainer(tiny("train.num_workers=1"), tiny_dataset, tmp_path / "run", progress=False)
+    batches = iter(trainer._loader())
+    next(batches)
+    for worker in batches._workers:
+        os.kill(worker.pid, signal.SIGTERM)
+        os.kill(worker.pid, signal.SIGINT)
+    time.sleep(0.5)
+    assert all(worker.is_alive() for worker in batches._workers)
+    assert next(batches)["input"].ndim == 4

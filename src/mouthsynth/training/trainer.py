@@ -133,6 +133,14 @@ def _distributed() -> tuple[int, int, int]:
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+def leave_stop_signals_to_the_main_process(_worker_id: int) -> None:
+    """A loader worker ignores Ctrl-C and SIGTERM. A terminal's Ctrl-C reaches the whole process
+    group, and so does the SIGTERM of a cluster's time limit or of ``kill -- -PGID``; a worker
+    killed by it would crash the run instead of letting the main process stop it cleanly."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+
+
 @contextmanager
 def stop_on_signals(flag: dict) -> Iterator[None]:
     """While training, the first Ctrl-C or SIGTERM sets ``flag["stop"]``: the step under way
@@ -587,6 +595,7 @@ class Trainer:
             pin_memory=self.device.type == "cuda",
             persistent_workers=False,
             prefetch_factor=2 if workers > 0 else None,
+            worker_init_fn=leave_stop_signals_to_the_main_process if workers > 0 else None,
         )
 
     def save(self, val: dict[str, float] | None = None) -> Path | None:
