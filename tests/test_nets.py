@@ -95,3 +95,32 @@ def test_crop_local_cuts_each_box_and_passes_gradients():
     assert torch.equal(out[1], x[1, :, 4:20, 8:24])
     out.sum().backward()
     assert x.grad[0, :, :16, :16].eq(1).all() and x.grad[0, :, 16:, :].eq(0).all()
+
+
+def test_widening_the_encoder_keeps_what_the_generator_computes():
+    from mouthsynth.nets.widen import widen_to_fit
+
+    torch.manual_seed(0)
+    narrow = MobileNetUNet(width=0.5, expansion=4)
+    with torch.no_grad():  # trained-looking BatchNorm statistics, not the identity at init
+        for module in narrow.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+                module.weight.uniform_(0.5, 1.5)
+    x = torch.rand(2, 4, 64, 64) * 2 - 1
+    wide = MobileNetUNet(width=0.5, expansion=8)
+    assert sum(p.numel() for p in wide.parameters()) > sum(p.numel() for p in narrow.parameters())
+    wide.load_state_dict(widen_to_fit(narrow.state_dict(), wide))
+    narrow.eval(), wide.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(wide.generate(x), narrow.generate(x), atol=1e-5, rtol=1e-4)
+        # Training mode too: the copies share their batch statistics (summed in another order).
+        narrow.train(), wide.train()
+        torch.testing.assert_close(wide.generate(x), narrow.generate(x), atol=2e-4, rtol=1e-3)
+    # The copies' shares of the projection differ, so training can pull them apart.
+    projection = wide.state_dict()["stages.1.0.conv.2.weight"]
+    half = projection.shape[1] // 2
+    assert not torch.allclose(projection[:, :half], projection[:, half:])
+    with pytest.raises(ValueError, match="whole multiple"):
+        widen_to_fit(narrow.state_dict(), MobileNetUNet(width=0.5, expansion=6))

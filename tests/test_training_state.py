@@ -176,3 +176,33 @@ def test_video_share_splits_draws_between_videos_and_photos():
     assert np.allclose(split[400:], split[400])
     # One kind only: nothing to split.
     assert np.allclose(identity_weights(ids[:400], 1.0, video[:400], 0.5), identity_weights(ids[:400], 1.0))
+
+
+def test_init_from_a_narrower_state_widens_the_encoder(tiny_dataset, tmp_path):
+    first = Trainer(tiny(), tiny_dataset, tmp_path / "first", progress=False)
+    first.fit(3)
+    state = state_from_checkpoint(tmp_path / "first" / "checkpoints" / "step_0000003", tmp_path / "state")
+    wide_cfg = tiny("model.expansion=8")
+    wide = Trainer(wide_cfg, tiny_dataset, tmp_path / "wide", progress=False, init_from=state)
+    assert wide.step == 3 and wide.disc_warmup_until == 0  # the discriminators fit as they were
+    assert sum(p.numel() for p in wide.G.parameters()) > sum(p.numel() for p in first.G.parameters())
+    x = torch.rand(2, 4, 64, 64) * 2 - 1
+    first.ema.model.eval(), wide.ema.model.eval()
+    with torch.no_grad():  # the same generator, with more hidden channels
+        torch.testing.assert_close(
+            wide.ema.model.generate(x), first.ema.model.generate(x), atol=1e-4, rtol=1e-3
+        )
+    wide.fit(4)
+    assert (tmp_path / "wide" / "checkpoints" / "step_0000004").is_dir()
+    # Exported, the model says its expansion, and the benchmark rebuilds the same network from it.
+    from mouthsynth.evaluation.bench import model_info, onnx_architecture
+    from mouthsynth.export.onnx_export import export_generator
+
+    onnx_path = tmp_path / "wide.onnx"
+    export_generator(wide.ema.model.eval(), wide_cfg, onnx_path, {})
+    assert onnx_architecture(onnx_path) == {"width": 0.25, "expansion": 8.0}
+    params = sum(p.numel() for p in wide.G.parameters())
+    assert model_info(onnx_path, 64)["params"] == params
+    # A width the state cannot grow into is still an error naming the file.
+    with pytest.raises(ModelError, match="generator.safetensors"):
+        Trainer(tiny("model.expansion=6"), tiny_dataset, tmp_path / "odd", progress=False, init_from=state)

@@ -41,13 +41,17 @@ def _crops(size: int, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return whites, masks
 
 
-def onnx_width(model: Path | None) -> float:
-    """The generator width an ONNX model was exported with (its metadata), 1.0 if unknown."""
+def onnx_architecture(model: Path | None) -> dict[str, float]:
+    """The generator's width and encoder expansion an ONNX model was exported with (its
+    metadata; the defaults where a model predates them): MobileNetUNet's arguments."""
     from mouthsynth.inference.onnx_generator import OnnxGenerator
     from mouthsynth.inference.synthesizer import default_model_path
 
     meta = OnnxGenerator(Path(model) if model is not None else default_model_path()).metadata
-    return float(meta.get("mouthsynth.width", 1.0))
+    return {
+        "width": float(meta.get("mouthsynth.width", 1.0)),
+        "expansion": float(meta.get("mouthsynth.expansion", 4.0)),
+    }
 
 
 def model_info(model: Path | None, size: int) -> dict:
@@ -60,7 +64,7 @@ def model_info(model: Path | None, size: int) -> dict:
 
         net, _ = load_generator(Path(model))
     else:
-        net = MobileNetUNet(onnx_width(model))
+        net = MobileNetUNet(**onnx_architecture(model))
     info = count_macs(net, size)
     return {
         "params": int(info["params"]),
@@ -88,7 +92,7 @@ def bench_generator(
 
         from mouthsynth.nets.generator import MobileNetUNet
 
-        torch_net = MobileNetUNet(onnx_width(onnx_path)).eval()
+        torch_net = MobileNetUNet(**onnx_architecture(onnx_path)).eval()
     except ImportError:
         torch_net = None
     for batch in batches:

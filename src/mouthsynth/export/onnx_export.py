@@ -107,6 +107,7 @@ def model_metadata(cfg, card: dict) -> dict[str, str]:
         "mouthsynth.crop_size": str(cfg.data.size),
         "mouthsynth.max_crop_size": str(max(parse_sizes(cfg.data))),
         "mouthsynth.width": str(cfg.model.width),
+        "mouthsynth.expansion": str(cfg.model.expansion),
         "mouthsynth.mask_dilation": str(cfg.geometry.mask_dilation),
         "mouthsynth.global_scale": str(cfg.geometry.global_scale),
         "mouthsynth.config_digest": cfg.digest(),

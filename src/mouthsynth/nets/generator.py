@@ -15,13 +15,14 @@ from torch import nn
 from mouthsynth.nets.mobilenet import ConvBNActivation, InvertedResidual, make_divisible
 
 # Encoder stages (expansion t, channels c, repeats n, stride s of the first block), MobileNetV2
-# style but slimmer: a 128-px mouth crop needs far fewer channels than ImageNet.
+# style but slimmer: a 128-px mouth crop needs far fewer channels than ImageNet. t = None takes
+# the model's ``expansion`` (config ``model.expansion``).
 ENCODER_STAGES = [
     (1, 16, 1, 1),  # 64 px
-    (4, 24, 2, 2),  # 32 px
-    (4, 32, 3, 2),  # 16 px
-    (4, 64, 2, 2),  # 8 px
-    (4, 96, 2, 2),  # 4 px
+    (None, 24, 2, 2),  # 32 px
+    (None, 32, 3, 2),  # 16 px
+    (None, 64, 2, 2),  # 8 px
+    (None, 96, 2, 2),  # 4 px
 ]
 STEM_CHANNELS = 16
 DECODER_OUT = 16  # channels at full resolution before the RGB head
@@ -42,9 +43,10 @@ class DecoderBlock(nn.Module):
 
 
 class MobileNetUNet(nn.Module):
-    def __init__(self, width: float = 1.0):
+    def __init__(self, width: float = 1.0, expansion: float = 4.0):
         super().__init__()
         self.width = width
+        self.expansion = expansion
         channels = make_divisible(STEM_CHANNELS * width)
         self.stem = ConvBNActivation(4, channels, stride=2)  # 1/2
         # A skip leaves the encoder just before each downsampling: the last map at a resolution.
@@ -54,8 +56,9 @@ class MobileNetUNet(nn.Module):
             out_ch = make_divisible(c * width)
             if s == 2:
                 skip_channels.append(channels)
+            ratio = expansion if t is None else t
             blocks = [
-                InvertedResidual(channels if i == 0 else out_ch, out_ch, s if i == 0 else 1, t)
+                InvertedResidual(channels if i == 0 else out_ch, out_ch, s if i == 0 else 1, ratio)
                 for i in range(n)
             ]
             stages.append(nn.Sequential(*blocks))
@@ -89,4 +92,4 @@ class MobileNetUNet(nn.Module):
 
 
 def build_generator(model_cfg) -> MobileNetUNet:
-    return MobileNetUNet(width=model_cfg.width)
+    return MobileNetUNet(width=model_cfg.width, expansion=model_cfg.expansion)

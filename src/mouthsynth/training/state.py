@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -58,10 +59,13 @@ def read_state_info(folder: Path) -> dict:
         raise ModelError(f"{path}: not valid JSON ({exc})") from exc
 
 
-def load_state(folder: Path, modules: dict[str, torch.nn.Module]) -> tuple[dict, list[str]]:
+def load_state(
+    folder: Path, modules: dict[str, torch.nn.Module], adapt: Callable | None = None
+) -> tuple[dict, list[str]]:
     """Load every module whose weights the state holds; returns (info, names loaded). A module
     the state lacks (e.g. a discriminator the earlier run did not build) keeps its fresh weights;
-    weights that do not fit the network are an error naming the file."""
+    weights that do not fit the network are an error naming the file. ``adapt(name, tensors,
+    module)``, where given, may reshape the tensors to fit first (a wider generator)."""
     folder = Path(folder)
     info = read_state_info(folder)
     loaded = []
@@ -74,8 +78,10 @@ def load_state(folder: Path, modules: dict[str, torch.nn.Module]) -> tuple[dict,
         except Exception as exc:
             raise ModelError(f"{path}: not a readable safetensors file ({exc})") from exc
         try:
+            if adapt is not None:
+                tensors = adapt(name, tensors, module)
             module.load_state_dict(tensors, strict=True)
-        except RuntimeError as exc:
+        except (RuntimeError, ValueError) as exc:
             first = str(exc).splitlines()[0]
             raise ModelError(f"{path}: weights do not fit this network ({first})") from exc
         loaded.append(name)

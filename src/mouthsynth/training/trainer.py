@@ -294,11 +294,16 @@ class Trainer:
     def _init_from(self, folder: Path) -> None:
         """Continue a committed training state: its weights, its cumulative step count; fresh
         optimisers, and a discriminator warm-up where the state has no fitting discriminators."""
+        from mouthsynth.nets.widen import widen_to_fit
         from mouthsynth.training.state import load_state
+
+        def widen_generators(name, tensors, module):
+            # A state of a smaller encoder expansion continues at this run's, its output unchanged.
+            return widen_to_fit(tensors, module) if name.startswith("generator") else tensors
 
         modules = {"generator": self.G, "generator_ema": self.ema.model}
         modules.update({f"disc_{k}": d for k, d in self.Ds.items()})
-        info, loaded = load_state(folder, modules)
+        info, loaded = load_state(folder, modules, adapt=widen_generators)
         if "generator_ema" not in loaded:
             self.ema.model.load_state_dict(self.G.state_dict())
         self.step = int(info["step"])
