@@ -43,7 +43,8 @@ def _crops(size: int, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 def onnx_architecture(model: Path | None) -> dict[str, float]:
     """The generator's width and encoder expansion an ONNX model was exported with (its
-    metadata; the defaults where a model predates them): MobileNetUNet's arguments."""
+    metadata): MobileNetUNet's arguments. A model without them predates the settings and was
+    built at width 1 and expansion 4, whatever the config's defaults are now."""
     from mouthsynth.inference.onnx_generator import OnnxGenerator
     from mouthsynth.inference.synthesizer import default_model_path
 
