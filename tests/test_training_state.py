@@ -78,6 +78,20 @@ def test_state_round_trip_and_errors(tmp_path):
         save_state(tmp_path / "bad", {"generator": net}, {})
 
 
+def test_discriminators_are_stored_in_half_precision_and_load_back_as_float32(tmp_path):
+    torch.manual_seed(0)
+    gen, disc = torch.nn.Conv2d(3, 4, 3), torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    folder = save_state(tmp_path / "state", {"generator": gen, "disc_local": disc}, {"step": 1})
+    assert all(t.dtype == torch.float32 for t in load_file(str(folder / "generator.safetensors")).values())
+    stored = load_file(str(folder / "disc_local.safetensors"))
+    assert stored["0.weight"].dtype == torch.float16
+    assert stored["1.num_batches_tracked"].dtype == torch.int64  # counters keep their type
+    fresh = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    load_state(folder, {"generator": torch.nn.Conv2d(3, 4, 3), "disc_local": fresh})
+    assert fresh[0].weight.dtype == torch.float32
+    assert torch.allclose(fresh[0].weight, disc[0].weight, rtol=1e-3, atol=1e-6)
+
+
 def test_init_from_continues_the_state_with_a_discriminator_warm_up(tiny_dataset, tmp_path):
     first = Trainer(tiny(), tiny_dataset, tmp_path / "first", progress=False)
     first.fit(3)

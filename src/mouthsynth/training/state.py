@@ -5,6 +5,11 @@ A state folder holds what a later run on a fresh machine needs to continue the d
 only; optimiser moments are rebuilt, which is why a continued run starts with a short
 discriminator warm-up) and ``state.json`` (cumulative steps, the config it was trained with).
 It is written into a temporary folder and renamed into place: never half-written.
+
+The discriminators are stored in half precision: they are a continued run's starting point, not
+a product, and their optimiser restarts anyway, so float16 costs nothing measurable while it keeps
+a state with a wider generator inside the ~10 MB budget per committed update. The generator and
+its EMA (the exported model) stay float32.
 """
 
 from __future__ import annotations
@@ -21,6 +26,14 @@ from safetensors.torch import load_file, save_file
 from mouthsynth.errors import ModelError
 
 STATE_FILE = "state.json"
+HALF_PRECISION_PREFIXES = ("disc_",)
+
+
+def _stored(name: str, tensor: torch.Tensor) -> torch.Tensor:
+    tensor = tensor.detach().cpu().contiguous().clone()
+    if name.startswith(HALF_PRECISION_PREFIXES) and tensor.dtype == torch.float32:
+        return tensor.half()
+    return tensor
 
 
 def save_state(folder: Path, modules: dict[str, torch.nn.Module], info: dict) -> Path:
@@ -34,7 +47,7 @@ def save_state(folder: Path, modules: dict[str, torch.nn.Module], info: dict) ->
     tmp.mkdir()
     try:
         for name, module in modules.items():
-            tensors = {k: v.detach().cpu().contiguous().clone() for k, v in module.state_dict().items()}
+            tensors = {k: _stored(name, v) for k, v in module.state_dict().items()}
             save_file(tensors, str(tmp / f"{name}.safetensors"))
         (tmp / STATE_FILE).write_text(json.dumps({**info, "modules": sorted(modules)}, indent=1) + "\n")
         old = folder.with_name(f".old-{folder.name}")
@@ -80,7 +93,7 @@ def load_state(
         try:
             if adapt is not None:
                 tensors = adapt(name, tensors, module)
-            module.load_state_dict(tensors, strict=True)
+            module.load_state_dict(_as_module_dtypes(tensors, module), strict=True)
         except (RuntimeError, ValueError) as exc:
             first = str(exc).splitlines()[0]
             raise ModelError(f"{path}: weights do not fit this network ({first})") from exc
@@ -88,6 +101,12 @@ def load_state(
     if "generator" not in loaded:
         raise ModelError(f"{folder}: training state has no generator.safetensors")
     return info, loaded
+
+
+def _as_module_dtypes(tensors: dict[str, torch.Tensor], module: torch.nn.Module) -> dict:
+    """Half-precision weights back to the dtype the network holds them in."""
+    own = module.state_dict()
+    return {k: v.to(own[k].dtype) if k in own and v.is_floating_point() else v for k, v in tensors.items()}
 
 
 def state_from_checkpoint(checkpoint: Path, folder: Path, info: dict | None = None) -> Path:
