@@ -80,7 +80,8 @@ def test_state_round_trip_and_errors(tmp_path):
 
 def test_discriminators_are_stored_in_half_precision_and_load_back_as_float32(tmp_path):
     torch.manual_seed(0)
-    gen, disc = torch.nn.Conv2d(3, 4, 3), torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    gen = torch.nn.Conv2d(3, 4, 3)
+    disc = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
     folder = save_state(tmp_path / "state", {"generator": gen, "disc_local": disc}, {"step": 1})
     assert all(t.dtype == torch.float32 for t in load_file(str(folder / "generator.safetensors")).values())
     stored = load_file(str(folder / "disc_local.safetensors"))
