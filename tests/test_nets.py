@@ -97,19 +97,27 @@ def test_crop_local_cuts_each_box_and_passes_gradients():
     assert x.grad[0, :, :16, :16].eq(1).all() and x.grad[0, :, 16:, :].eq(0).all()
 
 
-def test_widening_the_encoder_keeps_what_the_generator_computes():
-    from mouthsynth.nets.widen import widen_to_fit
-
-    torch.manual_seed(0)
-    narrow = MobileNetUNet(width=0.5, expansion=4)
-    with torch.no_grad():  # trained-looking BatchNorm statistics, not the identity at init
-        for module in narrow.modules():
+def _trained_looking(net: MobileNetUNet) -> MobileNetUNet:
+    with torch.no_grad():  # BatchNorm statistics of a trained net, not the identity at init
+        for module in net.modules():
             if isinstance(module, torch.nn.BatchNorm2d):
                 module.running_mean.uniform_(-0.5, 0.5)
                 module.running_var.uniform_(0.5, 2.0)
                 module.weight.uniform_(0.5, 1.5)
+    return net
+
+
+@pytest.mark.parametrize(
+    ("width", "expansion"),
+    [(0.5, 8), (0.5, 6), (0.75, 4), (0.75, 6)],  # twice / 1.5x the hidden channels, wider, both
+)
+def test_widening_keeps_what_the_generator_computes(width, expansion):
+    from mouthsynth.nets.widen import widen_to_fit
+
+    torch.manual_seed(0)
+    narrow = _trained_looking(MobileNetUNet(width=0.5, expansion=4))
     x = torch.rand(2, 4, 64, 64) * 2 - 1
-    wide = MobileNetUNet(width=0.5, expansion=8)
+    wide = MobileNetUNet(width=width, expansion=expansion)
     assert sum(p.numel() for p in wide.parameters()) > sum(p.numel() for p in narrow.parameters())
     wide.load_state_dict(widen_to_fit(narrow.state_dict(), wide))
     narrow.eval(), wide.eval()
@@ -120,7 +128,18 @@ def test_widening_the_encoder_keeps_what_the_generator_computes():
         torch.testing.assert_close(wide.generate(x), narrow.generate(x), atol=2e-4, rtol=1e-3)
     # The copies' shares of the projection differ, so training can pull them apart.
     projection = wide.state_dict()["stages.1.0.conv.2.weight"]
-    half = projection.shape[1] // 2
-    assert not torch.allclose(projection[:, :half], projection[:, half:])
-    with pytest.raises(ValueError, match="whole multiple"):
-        widen_to_fit(narrow.state_dict(), MobileNetUNet(width=0.5, expansion=6))
+    old = narrow.state_dict()["stages.1.0.conv.2.weight"].shape[1]
+    copies = projection.shape[1] - old
+    assert not torch.allclose(projection[:, :copies], projection[:, old : old + copies])
+
+
+def test_widening_passes_a_fitting_state_through_and_refuses_to_shrink():
+    from mouthsynth.nets.widen import widen_to_fit
+
+    net = MobileNetUNet(width=0.5, expansion=6)
+    tensors = net.state_dict()
+    assert widen_to_fit(tensors, MobileNetUNet(width=0.5, expansion=6)) is tensors
+    with pytest.raises(ValueError, match="cannot shrink"):
+        widen_to_fit(tensors, MobileNetUNet(width=0.5, expansion=4))
+    with pytest.raises(ValueError, match="cannot shrink"):
+        widen_to_fit(MobileNetUNet(width=0.75).state_dict(), MobileNetUNet(width=0.5))

@@ -104,10 +104,10 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     # Width multiplier of the MobileNetV2 encoder and the decoder (1.0 = default cost budget).
+    # Continuing a state trained smaller (--init-from) grows it without changing its output
+    # (nets/widen.py), for this and for the expansion: capacity can grow mid-training.
     width: float = 1.0
-    # Expansion ratio of the encoder's inverted residual blocks (MobileNetV2 uses 6). Continuing a
-    # state trained with a smaller one (--init-from) widens it without changing its output
-    # (nets/widen.py), so the encoder's capacity can grow mid-training.
+    # Expansion ratio of the encoder's inverted residual blocks (MobileNetV2 uses 6).
     expansion: float = 4.0
     # Discriminators (PatchGAN): base channels and number of stride-2 layers.
     disc_channels: int = 64

@@ -298,7 +298,7 @@ class Trainer:
         from mouthsynth.training.state import load_state
 
         def widen_generators(name, tensors, module):
-            # A state of a smaller encoder expansion continues at this run's, its output unchanged.
+            # A state of a smaller width or expansion continues at this run's size, its output unchanged.
             return widen_to_fit(tensors, module) if name.startswith("generator") else tensors
 
         modules = {"generator": self.G, "generator_ema": self.ema.model}
