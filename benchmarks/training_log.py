@@ -74,31 +74,43 @@ def plot(args: argparse.Namespace) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
+    # One colour per figure (the mean and each crop side), the same in every continuation, so the
+    # legend stays four lines however long the log grows; the dotted lines mark each start.
+    colours = {
+        "val/l1": "black",
+        "val/l1_128": "tab:blue",
+        "val/l1_192": "tab:orange",
+        "val/l1_256": "tab:green",
+    }
+    labelled: set[str] = set()
     for entry in read_log():
-        keys = sorted({k for row in entry["val"] for k in row if k.startswith("val/l1")})
-        for key in keys:
+        for key, colour in colours.items():
             points = [(r["step"], r[key]) for r in entry["val"] if key in r]
             if not points:
                 continue
             steps, values = zip(*points, strict=True)
-            label = f"#{entry['continuation']} {key}"
-            ax.plot(steps, values, marker="o", markersize=3, label=label)
+            label = None if key in labelled else ("mean over sides" if key == "val/l1" else key[-3:] + " px")
+            labelled.add(key)
+            width = 1.5 if key == "val/l1" else 0.9
+            ax.plot(steps, values, marker="o", markersize=2.5, color=colour, lw=width, label=label)
         measured = entry.get("val_measured_bn") or []
         if measured:
+            label = None if "bn" in labelled else "mean, EMA's own BatchNorm statistics"
+            labelled.add("bn")
             ax.plot(
                 [r["step"] for r in measured],
                 [r["val/l1"] for r in measured],
                 marker="*",
                 markersize=10,
                 ls="--",
-                color="black",
-                label=f"#{entry['continuation']} val/l1, EMA's own BN statistics",
+                color="tab:red",
+                label=label,
             )
         ax.axvline(entry["from_step"], color="grey", lw=0.5, ls=":")
     ax.set_xlabel("cumulative training step")
     ax.set_ylabel("validation masked L1 (EMA G)")
     ax.set_title("default model, every continuation (dotted: where each one started)")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(args.out, dpi=110)
     print(f"wrote {args.out}")
