@@ -25,9 +25,11 @@ _BN_PARTS = ("weight", "bias", "running_mean", "running_var")
 
 
 class _Widener:
-    def __init__(self, tensors: dict[str, torch.Tensor], net: nn.Module, spread: float, seed: int):
+    def __init__(
+        self, tensors: dict[str, torch.Tensor], target: dict[str, torch.Tensor], spread: float, seed: int
+    ):
         self.old = tensors
-        self.new = net.state_dict()
+        self.new = target
         self.out = dict(tensors)
         self.spread = spread
         self.generator = torch.Generator().manual_seed(seed)
@@ -90,7 +92,7 @@ def widen_to_fit(
     missing = sorted(set(target) - set(tensors))
     if missing:
         raise ValueError(f"not a state of this generator: {missing[0]} missing")
-    grow = _Widener(tensors, net, spread, seed)
+    grow = _Widener(tensors, target, spread, seed)
     space = torch.arange(net.stem[0].in_channels)  # the input (RGB + mask) never grows
     skips = [space]
     stem = grow.space("stem.0.weight")

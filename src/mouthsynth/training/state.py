@@ -93,7 +93,8 @@ def load_state(
         try:
             if adapt is not None:
                 tensors = adapt(name, tensors, module)
-            module.load_state_dict(_as_module_dtypes(tensors, module), strict=True)
+            # load_state_dict copies into the module's own tensors: float16 comes back as float32.
+            module.load_state_dict(tensors, strict=True)
         except (RuntimeError, ValueError) as exc:
             first = str(exc).splitlines()[0]
             raise ModelError(f"{path}: weights do not fit this network ({first})") from exc
@@ -101,12 +102,6 @@ def load_state(
     if "generator" not in loaded:
         raise ModelError(f"{folder}: training state has no generator.safetensors")
     return info, loaded
-
-
-def _as_module_dtypes(tensors: dict[str, torch.Tensor], module: torch.nn.Module) -> dict:
-    """Half-precision weights back to the dtype the network holds them in."""
-    own = module.state_dict()
-    return {k: v.to(own[k].dtype) if k in own and v.is_floating_point() else v for k, v in tensors.items()}
 
 
 def state_from_checkpoint(checkpoint: Path, folder: Path, info: dict | None = None) -> Path:
