@@ -235,7 +235,8 @@ class InferenceConfig:
     # gives 1.00x (0.998x; detail 1 px: 1.02x), within the 2% allowed. Sharper fills cost more to
     # average: step 8,296 took 0.85 (+1.7%, 0.999x); step 9,426 has no strength inside both
     # (0.85: 0.990x, +2.6%; 0.80: 0.997x, +2.2%; 0.78: 1.000x, +2.1%; 0.75: 1.005x, +1.9%), so 0.80
-    # keeps flicker below Telea's at the least LPIPS cost over the 2% (and below step 8,296's).
+    # keeps flicker below Telea's at the least LPIPS cost over the 2% (its filtered LPIPS, L1 and
+    # flicker are all below step 8,296's filtered ones).
     video_temporal: float = 0.80
     video_temporal_motion: float = 24.0
     video_temporal_cut: float = 0.08
