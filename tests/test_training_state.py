@@ -154,6 +154,25 @@ def test_cli_init_from_with_a_time_budget(tiny_dataset, tmp_path):
     assert load_file(str(broken / "generator.safetensors"))["w"].shape == (1,)
 
 
+def test_export_marks_the_state_it_ships(tiny_dataset, tmp_path):
+    Trainer(tiny(), tiny_dataset, tmp_path / "run", progress=False).fit(2)
+    checkpoint = tmp_path / "run" / "checkpoints" / "step_0000002"
+    args = ["export", str(checkpoint), "-o", str(tmp_path / "m.onnx")]
+    alone = CliRunner().invoke(app, [*args, "--shipped-note", "best on val"])
+    assert alone.exit_code != 0 and "--state-out" in alone.output
+    assert not (tmp_path / "m.onnx").exists()  # refused before any work
+    result = CliRunner().invoke(
+        app, [*args, "--state-out", str(tmp_path / "state"), "--shipped-note", "best on val"]
+    )
+    assert result.exit_code == 0, result.output
+    info = json.loads((tmp_path / "state" / "state.json").read_text())
+    assert info["step"] == 2 and info["shipped_model_step"] == 2 and info["note"] == "best on val"
+    assert json.loads((tmp_path / "m.json").read_text())["steps"] == 2
+    # A state written without the note does not claim to be the shipped model's.
+    plain = state_from_checkpoint(checkpoint, tmp_path / "plain")
+    assert "shipped_model_step" not in json.loads((plain / "state.json").read_text())
+
+
 def test_committed_default_state_fits_the_default_generator():
     from mouthsynth.nets.generator import build_generator
 
@@ -161,6 +180,9 @@ def test_committed_default_state_fits_the_default_generator():
     G = build_generator(cfg.model)
     info, loaded = load_state(REPO / "src" / "mouthsynth" / "models" / "default_state", {"generator": G})
     assert info["step"] >= 1750 and "generator" in loaded
+    # The state names the shipped ONNX model's step; it may have gone on past it, never before.
+    card = json.loads((REPO / "src" / "mouthsynth" / "models" / "default.json").read_text())
+    assert info["shipped_model_step"] == card["steps"] <= info["step"]
     size = sum(p.stat().st_size for p in (REPO / "src/mouthsynth/models/default_state").iterdir())
     assert size < 10e6  # the budget per committed update
     assert all(torch.isfinite(p.detach()).all() for p in G.parameters())

@@ -27,12 +27,23 @@ def command(
             "src/mouthsynth/models/default_state."
         ),
     ] = None,
+    shipped_note: Annotated[
+        str | None,
+        typer.Option(
+            help="With --state-out: this export is the shipped default model; record its step as the "
+            "state's shipped_model_step and this text (why it was chosen) as the state's note."
+        ),
+    ] = None,
 ) -> None:
     """Export the EMA generator to ONNX (opset 17, dynamic batch), check it against PyTorch
     (max abs diff <= 1e-3), and write the model card beside it (OUT with .json)."""
     with user_errors():
+        from mouthsynth.errors import ConfigError
         from mouthsynth.export.onnx_export import export_generator, model_card
         from mouthsynth.inference.torch_generator import load_generator, resolve_checkpoint
+
+        if shipped_note is not None and state_out is None:
+            raise ConfigError("--shipped-note describes the state that --state-out writes; give both")
 
         net, cfg = load_generator(checkpoint)
         weights, _ = resolve_checkpoint(checkpoint)
@@ -45,7 +56,7 @@ def command(
         if state_out is not None:
             from mouthsynth.training.state import state_from_checkpoint
 
-            state_from_checkpoint(weights.parent, state_out)
+            state_from_checkpoint(weights.parent, state_out, shipped_note=shipped_note)
             console.print(f"wrote the training state {state_out}")
         console.print(
             f"wrote {out} ({result['bytes'] / 1e6:.2f} MB, ONNX Runtime vs PyTorch max abs diff "
