@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Score a training checkpoint the way a continuation is judged before it may ship: export it to a
+# scratch ONNX model and run `mouthsynth evaluate --split val` against Telea (validation people
+# only; the test people are never used to choose). Prints the video/photo crop L1 ratios and the
+# full-resolution figures that decide an export.
+#   benchmarks/continuation_val.sh NAME CHECKPOINT [OUT_DIR]   e.g. x100 runs/cont14a/checkpoints/step_0010500
+set -euo pipefail
+cd "$(dirname "$0")/.."
+name="$1"; checkpoint="$2"; out="${3:-runs/val}"
+mkdir -p "$out"
+export MOUTHSYNTH_WEIGHTS_DIR="${MOUTHSYNTH_WEIGHTS_DIR:-../shared/weights}"
+.venv/bin/mouthsynth export "$checkpoint" -o "$out/$name.onnx" --overwrite > /dev/null
+.venv/bin/mouthsynth evaluate data/shared --split val --baselines telea --model "$out/$name.onnx" \
+    --json "$out/$name.json" > "$out/$name.log"
+.venv/bin/python benchmarks/targets.py "$out/$name.json" | tee "$out/$name.md"
