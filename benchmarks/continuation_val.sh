@@ -12,4 +12,4 @@ export MOUTHSYNTH_WEIGHTS_DIR="${MOUTHSYNTH_WEIGHTS_DIR:-../shared/weights}"
 .venv/bin/mouthsynth export "$checkpoint" -o "$out/$name.onnx" --overwrite > /dev/null
 .venv/bin/mouthsynth evaluate data/shared --split val --baselines telea --model "$out/$name.onnx" \
     --json "$out/$name.json" > "$out/$name.log"
-.venv/bin/python benchmarks/targets.py "$out/$name.json" | tee "$out/$name.md"
+.venv/bin/python benchmarks/targets.py "$out/$name.json" --digits 3 | tee "$out/$name.md"

@@ -93,6 +93,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("report")
     ap.add_argument("--before", help="the same evaluation of the previous model")
+    ap.add_argument("--digits", type=int, default=2, help="decimals of the ratios (3 to compare arms)")
     args = ap.parse_args()
     now = rows(json.load(open(args.report)))
     before = {(a, b): f for a, b, f in rows(json.load(open(args.before)))} if args.before else {}
@@ -103,12 +104,12 @@ def main() -> None:
     print("|" + "---|" * (head.count("|") - 1))
     for level, metric, f in now:
         line = (
-            f"| {level} | {metric} | {fmt(f['model'])} | {fmt(f['telea'])} | {f['ratio']:.2f}x | "
+            f"| {level} | {metric} | {fmt(f['model'])} | {fmt(f['telea'])} | {f['ratio']:.{args.digits}f}x | "
             f"{f['diff']['mean']:+.4f} [{f['diff']['ci95_low']:+.4f}, {f['diff']['ci95_high']:+.4f}] |"
         )
         if before:
             old = before.get((level, metric))
-            line += f" {old['ratio']:.2f}x |" if old else " |"
+            line += f" {old['ratio']:.{args.digits}f}x |" if old else " |"
         print(line)
     print()
     for level, metric, f in now:
