@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 name="$1"; checkpoint="$2"; out="${3:-runs/val}"
 mkdir -p "$out"
 export MOUTHSYNTH_WEIGHTS_DIR="${MOUTHSYNTH_WEIGHTS_DIR:-../shared/weights}"
-.venv/bin/mouthsynth export "$checkpoint" -o "$out/$name.onnx" --overwrite > /dev/null
+.venv/bin/mouthsynth export "$checkpoint" -o "$out/$name.onnx" --overwrite > "$out/$name.export.log" 2>&1
 .venv/bin/mouthsynth evaluate data/shared --split val --baselines telea --model "$out/$name.onnx" \
-    --json "$out/$name.json" > "$out/$name.log"
+    --json "$out/$name.json" > "$out/$name.log" 2>&1
 .venv/bin/python benchmarks/targets.py "$out/$name.json" --digits 3 | tee "$out/$name.md"

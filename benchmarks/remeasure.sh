@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Every figure that a new shipped model changes, on the models it was not chosen on: the test
-# people (README table, docs/results.md targets and grids), the video level on the validation
+# Every figure that a new shipped model changes: the test people, never used to choose
+# (README table, docs/results.md targets and grids), the video level on the validation
 # clips at the default filter strength and per frame (results.md's video section), and the
 # transfer benchmark with its strip picture. Run after `mouthsynth export` of the new default.
 #   benchmarks/remeasure.sh OUT_DIR [BEFORE_TEST_JSON]   (about 10 minutes on 2 idle cores)
@@ -11,13 +11,13 @@ mkdir -p "$out"
 export MOUTHSYNTH_WEIGHTS_DIR="${MOUTHSYNTH_WEIGHTS_DIR:-../shared/weights}"
 ms=.venv/bin/mouthsynth
 $ms evaluate data/shared --split test --json "$out/test.json" \
-    --grid "$out/grid_test.png" --full-grid "$out/full_test.png" > "$out/test.log"
+    --grid "$out/grid_test.png" --full-grid "$out/full_test.png" > "$out/test.log" 2>&1
 .venv/bin/python benchmarks/targets.py "$out/test.json" ${before:+--before "$before"} > "$out/targets.md"
 $ms evaluate data/shared --split val --level video --video-frames 40 --json "$out/video.json" \
-    > "$out/video.log"
+    > "$out/video.log" 2>&1
 $ms evaluate data/shared --split val --level video --video-frames 40 --baselines telea \
-    --set inference.video_temporal=0 --json "$out/video_per_frame.json" > "$out/video_per_frame.log"
+    --set inference.video_temporal=0 --json "$out/video_per_frame.json" > "$out/video_per_frame.log" 2>&1
 .venv/bin/python benchmarks/transfer_follow.py --frames 100 --strip "$out/transfer_strip.jpg" \
-    > "$out/transfer.md"
-$ms demo --overwrite -o "$out/demo_astronaut.png" > /dev/null
+    > "$out/transfer.md" 2> "$out/transfer.log"
+$ms demo --overwrite -o "$out/demo_astronaut.png" > "$out/demo.log" 2>&1
 echo "wrote $out: targets.md, video*.log, transfer.md, grids, demo"
