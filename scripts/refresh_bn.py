@@ -25,22 +25,19 @@ from mouthsynth.training.state import state_from_checkpoint
 from mouthsynth.training.trainer import Trainer
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("checkpoint", type=Path, help="a run's checkpoints/step_N (or best)")
-    ap.add_argument("out", type=Path, help="the copy to write (must not exist)")
-    ap.add_argument("--data", type=Path, required=True, help="the prepared dataset it trained on")
-    args = ap.parse_args()
-    if args.out.exists():
-        raise SystemExit(f"{args.out}: exists; not replaced")
-    cfg = load_config(args.checkpoint / "config.yaml", [])
+def refresh(checkpoint: Path, out: Path, data: Path) -> dict:
+    """Write a copy of ``checkpoint`` at ``out`` whose EMA generator carries its own measured
+    BatchNorm statistics and whose state.json records their validation; returns it."""
+    if out.exists():
+        raise SystemExit(f"{out}: exists; not replaced")
+    cfg = load_config(checkpoint / "config.yaml", [])
     with tempfile.TemporaryDirectory() as tmp:
-        state = state_from_checkpoint(args.checkpoint, Path(tmp) / "state")
-        trainer = Trainer(cfg, args.data, Path(tmp) / "run", progress=False, init_from=state)
+        state = state_from_checkpoint(checkpoint, Path(tmp) / "state")
+        trainer = Trainer(cfg, data, Path(tmp) / "run", progress=False, init_from=state)
         val = trainer.validate()
-        staging = args.out.with_name(f".tmp-{args.out.name}")
+        staging = out.with_name(f".tmp-{out.name}")
         shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(args.checkpoint.resolve(), staging)
+        shutil.copytree(checkpoint.resolve(), staging)
         tensors = {k: v.detach().contiguous().clone() for k, v in trainer.ema.model.state_dict().items()}
         save_file(tensors, str(staging / "generator_ema.safetensors"))
         meta = json.loads((staging / "state.json").read_text())
@@ -50,9 +47,19 @@ def main() -> None:
             f"EMA statistics measured on {cfg.train.bn_batches} training batches (scripts/refresh_bn.py)"
         )
         (staging / "state.json").write_text(json.dumps(meta, indent=1) + "\n")
-        staging.rename(args.out)
+        staging.rename(out)
     copied = meta["metrics_copied_bn"].get("val/l1")
-    print(f"{args.out}: val/l1 {val['val/l1']:.4f} (copied statistics: {copied})")
+    print(f"{out}: val/l1 {val['val/l1']:.4f} (copied statistics: {copied})")
+    return val
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("checkpoint", type=Path, help="a run's checkpoints/step_N (or best)")
+    ap.add_argument("out", type=Path, help="the copy to write (must not exist)")
+    ap.add_argument("--data", type=Path, required=True, help="the prepared dataset it trained on")
+    args = ap.parse_args()
+    refresh(args.checkpoint, args.out, args.data)
 
 
 if __name__ == "__main__":
