@@ -2,8 +2,8 @@
 # Every figure that a new shipped model changes: the test people, never used to choose
 # (README table, docs/results.md targets and grids), the video level on the validation
 # clips (Telea, the default temporal filter and each frame on its own; results.md's video
-# section), and the
-# transfer benchmark with its strip picture. Run after `mouthsynth export` of the new default.
+# section), and the transfer benchmark with its strip picture. Run after `mouthsynth export` of
+# the new default.
 #   benchmarks/remeasure.sh OUT_DIR [BEFORE_TEST_JSON]   (about 8 minutes on 2 idle cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."

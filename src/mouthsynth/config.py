@@ -234,10 +234,11 @@ class InferenceConfig:
     # 1.03x Telea's); with the outward feather (geometry.feather_outward) it costs +1.5% and
     # gives 1.00x (0.998x; detail 1 px: 1.02x), within the 2% allowed. Sharper fills cost more to
     # average: step 8,296 took 0.85 (+1.7%, 0.999x); step 9,426 has no strength inside both
-    # (0.85: 0.990x, +2.6%; 0.80: 0.997x, +2.2%; 0.78: 1.000x, +2.1%; 0.75: 1.005x, +1.9%), so 0.80
-    # keeps flicker below Telea's at the least LPIPS cost over the 2% (its filtered LPIPS, L1 and
-    # flicker are all below step 8,296's filtered ones).
-    video_temporal: float = 0.80
+    # (0.85: 0.990x, +2.6%; 0.80: 0.997x, +2.2%; 0.75: 1.005x, +1.9%) and took 0.80; step 10,902
+    # (softer, L1 x300) has none either (0.80: 0.985x, +3.1%; 0.75: 0.992x, +2.7%; 0.70: 0.999x,
+    # +2.3%; 0.65: see docs/results.md), so 0.70 keeps flicker at Telea's at the least LPIPS cost
+    # over the 2%.
+    video_temporal: float = 0.70
     video_temporal_motion: float = 24.0
     video_temporal_cut: float = 0.08
     video_temporal_sigma: float = 0.5
