@@ -25,13 +25,12 @@ from refresh_bn import refresh
 from safetensors.torch import load_file, save_file
 
 
-def average(paths: list[Path], weights: list[float] | None = None) -> dict[str, torch.Tensor]:
+def average(paths: list[Path], weights: list[float]) -> dict[str, torch.Tensor]:
     """The weighted mean of the checkpoints' EMA generators (integer buffers: the first's)."""
     states = [load_file(str(p / "generator_ema.safetensors")) for p in paths]
     keys = set(states[0])
     if any(set(s) != keys for s in states[1:]):
         raise SystemExit("the checkpoints' generators differ in their parameters; cannot average")
-    weights = weights or [1.0 / len(states)] * len(states)
     out = {}
     for key, first in states[0].items():
         if first.is_floating_point():
@@ -52,14 +51,15 @@ def main() -> None:
         raise SystemExit(f"{args.out}: exists; not replaced")
     if args.weights and len(args.weights) != len(args.checkpoints):
         raise SystemExit("--weights needs one weight per checkpoint")
-    averaged = average(args.checkpoints, args.weights)
+    weights = args.weights or [1.0 / len(args.checkpoints)] * len(args.checkpoints)
+    averaged = average(args.checkpoints, weights)
     with tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp) / "averaged"
         shutil.copytree(args.checkpoints[0].resolve(), staging)
         save_file(averaged, str(staging / "generator_ema.safetensors"))
         meta = json.loads((staging / "state.json").read_text())
         meta["averaged_from"] = [str(p) for p in args.checkpoints]
-        meta["averaged_weights"] = args.weights or [1.0 / len(args.checkpoints)] * len(args.checkpoints)
+        meta["averaged_weights"] = weights
         (staging / "state.json").write_text(json.dumps(meta, indent=1) + "\n")
         refresh(staging, args.out, args.data)
 

@@ -48,6 +48,10 @@ def command(
         net, cfg = load_generator(checkpoint)
         weights, _ = resolve_checkpoint(checkpoint)
         info = model_card(cfg, weights.parent, {"exported": date.today().isoformat()})
+        # The checkpoint's own step, taken before --card extras are merged into the card.
+        shipped = None
+        if shipped_note is not None:
+            shipped = {"shipped_model_step": info["steps"], "note": shipped_note}
         if card is not None:
             info.update(json.loads(card.read_text()))
         result = export_generator(net, cfg, out, info, overwrite=overwrite)
@@ -56,7 +60,7 @@ def command(
         if state_out is not None:
             from mouthsynth.training.state import state_from_checkpoint
 
-            state_from_checkpoint(weights.parent, state_out, shipped_note=shipped_note)
+            state_from_checkpoint(weights.parent, state_out, shipped)
             console.print(f"wrote the training state {state_out}")
         console.print(
             f"wrote {out} ({result['bytes'] / 1e6:.2f} MB, ONNX Runtime vs PyTorch max abs diff "

@@ -104,12 +104,10 @@ def load_state(
     return info, loaded
 
 
-def state_from_checkpoint(
-    checkpoint: Path, folder: Path, info: dict | None = None, shipped_note: str | None = None
-) -> Path:
+def state_from_checkpoint(checkpoint: Path, folder: Path, info: dict | None = None) -> Path:
     """The compact state of a full checkpoint (``RUN/checkpoints/best`` or ``step_N``): its
-    weights, not its optimiser moments, with its step, metrics and config. ``shipped_note``, where
-    given, marks the state as the shipped model's (``shipped_model_step``) and says why."""
+    weights, not its optimiser moments, with its step, metrics and config; ``info`` adds fields
+    to its state.json (e.g. the shipped model's step and why it ships, from `export`)."""
     checkpoint = Path(checkpoint)
     meta_path = checkpoint / "state.json"
     if not meta_path.is_file():
@@ -135,8 +133,6 @@ def state_from_checkpoint(
         "from_checkpoint": checkpoint.name,
         **(info or {}),
     }
-    if shipped_note is not None:
-        record.update(shipped_model_step=meta["step"], note=shipped_note)
     saved = save_state(folder, {k: _Weights(v) for k, v in modules.items()}, record)
     if (checkpoint / "config.yaml").is_file():
         shutil.copyfile(checkpoint / "config.yaml", saved / "config.yaml")
