@@ -298,3 +298,30 @@ def test_loader_workers_survive_a_signal_to_the_whole_process_group(tiny_dataset
     time.sleep(0.5)
     assert all(worker.is_alive() for worker in batches._workers)
     assert next(batches)["input"].ndim == 4
+
+
+def test_anneal_lowers_the_learning_rates_over_the_last_share_of_a_run(tiny_dataset, tmp_path):
+    from mouthsynth.training.schedule import anneal_scale
+
+    assert anneal_scale(0.3, 0.0, 0.1) == 1.0  # off
+    assert anneal_scale(0.5, 0.5, 0.1) == 1.0  # not yet
+    assert anneal_scale(0.75, 0.5, 0.1) == pytest.approx(0.55)  # half-way down the cosine
+    assert anneal_scale(1.0, 0.5, 0.1) == pytest.approx(0.1)
+    trainer = Trainer(
+        tiny("train.anneal_fraction=0.5", "train.anneal_floor=0.2", "train.lr=1e-3", "train.lr_d=5e-4"),
+        tiny_dataset,
+        tmp_path / "run",
+        progress=False,
+    )
+    trainer.fit(6)
+    log = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    rates = {r["step"]: (r["lr/generator"], r["lr/disc_global"]) for r in log if "lr/generator" in r}
+    # Steps 1-3 (progress 1/6-3/6) run at the set rates, steps 4-6 down the cosine to the floor.
+    for step in (1, 2, 3):
+        assert rates[step] == pytest.approx((1e-3, 5e-4))
+    assert rates[5][0] == pytest.approx(1e-3 * anneal_scale(5 / 6, 0.5, 0.2))
+    assert rates[6][0] == pytest.approx(1e-3 * 0.2)
+    assert rates[6][0] < rates[5][0] < rates[4][0] < 1e-3
+    assert rates[6][1] / 5e-4 == pytest.approx(rates[6][0] / 1e-3)
+    with pytest.raises(ConfigError, match="train.anneal_fraction"):
+        tiny("train.anneal_fraction=1.5")

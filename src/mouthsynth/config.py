@@ -158,6 +158,12 @@ class TrainConfig:
     # new discriminators train alone for these steps before the generator hears from them.
     disc_warmup_steps: int = 200
     max_steps: int = 100_000
+    # The last this share of a run (of --max-minutes; without a time limit, of its steps to
+    # max_steps) lowers every learning rate along a half cosine to anneal_floor x the set rate,
+    # so a continuation ends on settled weights; the next one starts at the full rate again
+    # (a warm restart). 0 = constant rates.
+    anneal_fraction: float = 0.0
+    anneal_floor: float = 0.1
     ema_decay: float = 0.999
     num_workers: int = 2
     amp: bool = True  # mixed precision on CUDA only
@@ -378,6 +384,8 @@ def _validate(cfg: Config) -> None:
         ("train.lr", cfg.train.lr > 0, "must be > 0"),
         ("train.warmup_steps", cfg.train.warmup_steps >= 0, "must be >= 0"),
         ("train.ema_decay", 0.0 <= cfg.train.ema_decay < 1.0, "must be in [0, 1)"),
+        ("train.anneal_fraction", 0.0 <= cfg.train.anneal_fraction <= 1.0, "must be in [0, 1]"),
+        ("train.anneal_floor", 0.0 <= cfg.train.anneal_floor <= 1.0, "must be in [0, 1]"),
         ("model.width", cfg.model.width > 0, "must be > 0"),
         ("model.local_size", cfg.model.local_size % 16 == 0, "must be a multiple of 16"),
         ("data.val_fraction", 0.0 <= cfg.data.val_fraction < 1.0, "must be in [0, 1)"),

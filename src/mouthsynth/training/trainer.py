@@ -40,6 +40,7 @@ from mouthsynth.nets.discriminator import PatchDiscriminator, build_discriminato
 from mouthsynth.nets.generator import build_generator
 from mouthsynth.training import checkpoint as ckpt
 from mouthsynth.training.ema import EMA
+from mouthsynth.training.schedule import anneal_scale
 
 ADVERSARIAL_TERMS = ("adv_global", "adv_local", "fm_global", "fm_local")
 
@@ -639,6 +640,12 @@ class Trainer:
         with stop_on_signals(flag):
             return self._fit(max_steps, max_minutes, flag)
 
+    def _scale_learning_rates(self, scale: float) -> None:
+        """Every optimiser at ``scale`` x its configured rate (``train.anneal_*``)."""
+        self.opt_G.param_groups[0]["lr"] = self.cfg.train.lr * scale
+        for opt in self.opt_D.values():
+            opt.param_groups[0]["lr"] = self.cfg.train.lr_d * scale
+
     def _stop_now(self, t0: float, max_minutes: float | None, flag: dict) -> bool:
         """Out of time or asked to stop; under torchrun every rank agrees (any rank's reason)."""
         out_of_time = max_minutes is not None and time.perf_counter() - t0 >= max_minutes * 60
@@ -671,10 +678,16 @@ class Trainer:
                 self._log(start)
                 self.best = start.get(cfg.best_metric, self.best)
         t0, s0 = time.perf_counter(), self.step
+        target = max_steps
         val: dict[str, float] = {}
         while self.step < max_steps:
             loader = self._loader()
             for batch in loader:
+                if max_minutes is not None:
+                    run_share = (time.perf_counter() - t0) / max(max_minutes * 60, 1e-9)
+                else:
+                    run_share = (self.step + 1 - s0) / max(target - s0, 1)  # this step's share
+                self._scale_learning_rates(anneal_scale(run_share, cfg.anneal_fraction, cfg.anneal_floor))
                 scalars = self.train_step(batch)
                 self.offset += batch["input"].shape[0]
                 last = scalars
