@@ -7,11 +7,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from mouthsynth.errors import MouthSynthError
+
+# The options several commands take, worded once.
+ModelOption = Annotated[
+    Path | None, typer.Option(help="ONNX model (default: shipped) or checkpoint (with --backend torch).")
+]
+BackendOption = Annotated[str, typer.Option(help="onnx or torch.")]
+DeviceOption = Annotated[str, typer.Option(help="cpu or cuda.")]
+BlendOption = Annotated[
+    str | None,
+    typer.Option(help="alpha (soft edge + seam correction; default: inference.blend) or poisson."),
+]
 
 # Wide enough for the evaluation table when written to a log rather than a terminal.
 console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 150)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from mouthsynth.cli.common import console, user_errors
+from mouthsynth.cli.common import BackendOption, ModelOption, console, user_errors
 
 
 def command(
@@ -18,9 +18,7 @@ def command(
         list[Path],
         typer.Argument(help="A prepared dataset (its --split), or videos/images (identity = file stem)."),
     ],
-    model: Annotated[
-        Path | None, typer.Option(help="ONNX model (default: shipped) or checkpoint with --backend torch.")
-    ] = None,
+    model: ModelOption = None,
     baselines: Annotated[str, typer.Option(help="Comma-separated: telea, ns, blur.")] = "telea,ns,blur",
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write means, CIs, per-person and per-sample values.")
@@ -58,7 +56,7 @@ def command(
         list[str],
         typer.Option("--set", help="Config override KEY=VALUE, e.g. inference.video_temporal=0."),
     ] = [],  # noqa: B006
-    backend: Annotated[str, typer.Option(help="onnx or torch.")] = "onnx",
+    backend: BackendOption = "onnx",
     grid_rows: Annotated[int, typer.Option(help="Samples in each grid.")] = 8,
 ) -> None:
     """Every method fills the same hidden interior and goes through the same compositing. Crop

@@ -7,24 +7,28 @@ from typing import Annotated
 
 import typer
 
-from mouthsynth.cli.common import BatchReport, note_line, output_for, user_errors
+from mouthsynth.cli.common import (
+    BackendOption,
+    BatchReport,
+    BlendOption,
+    DeviceOption,
+    ModelOption,
+    note_line,
+    output_for,
+    user_errors,
+)
 
 
 def command(
     inputs: Annotated[list[Path], typer.Argument(help="Images or folders of images.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Output file (one input) or folder (mirrored).")],
-    model: Annotated[
-        Path | None, typer.Option(help="ONNX model (default: shipped) or checkpoint (torch).")
-    ] = None,
+    model: ModelOption = None,
     mask: Annotated[
         Path | None, typer.Option(help="Interior mask PNG for a single image (white = fill).")
     ] = None,
-    backend: Annotated[str, typer.Option(help="onnx or torch.")] = "onnx",
-    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
-    blend: Annotated[
-        str | None,
-        typer.Option(help="alpha (soft edge + seam correction; default: inference.blend) or poisson."),
-    ] = None,
+    backend: BackendOption = "onnx",
+    device: DeviceOption = "cpu",
+    blend: BlendOption = None,
     overwrite: Annotated[bool, typer.Option(help="Replace existing outputs.")] = False,
 ) -> None:
     """Synthesise the interior of every open mouth and paste it back. Faces with a closed mouth

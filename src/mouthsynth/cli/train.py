@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mouthsynth.cli.common import console, user_errors
+from mouthsynth.cli.common import DeviceOption, console, user_errors
 
 
 def command(
@@ -19,7 +19,7 @@ def command(
     resume: Annotated[
         bool, typer.Option(help="Continue the run in --out from its latest checkpoint.")
     ] = False,
-    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    device: DeviceOption = "cpu",
     init_from: Annotated[
         Path | None,
         typer.Option(

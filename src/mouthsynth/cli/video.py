@@ -7,21 +7,16 @@ from typing import Annotated
 
 import typer
 
-from mouthsynth.cli.common import console, user_errors
+from mouthsynth.cli.common import BackendOption, BlendOption, DeviceOption, ModelOption, console, user_errors
 
 
 def command(
     source: Annotated[Path, typer.Argument(help="Input video.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Output video (mp4).")],
-    model: Annotated[
-        Path | None, typer.Option(help="ONNX model (default: shipped) or checkpoint (torch).")
-    ] = None,
-    backend: Annotated[str, typer.Option(help="onnx or torch.")] = "onnx",
-    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
-    blend: Annotated[
-        str | None,
-        typer.Option(help="alpha (soft edge + seam correction; default: inference.blend) or poisson."),
-    ] = None,
+    model: ModelOption = None,
+    backend: BackendOption = "onnx",
+    device: DeviceOption = "cpu",
+    blend: BlendOption = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
     set_: Annotated[
         list[str],
