@@ -17,7 +17,6 @@ and a short EMA (0.9) so the exported weights follow the fit.
 from __future__ import annotations
 
 import copy
-import hashlib
 import importlib.resources
 import json
 import math
@@ -294,14 +293,6 @@ class PersonalizeResult:
     losses: dict[str, float]
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def personalize(
     inputs: Sequence[str | Path],
     out: str | Path,
@@ -421,6 +412,7 @@ def _export(
 
     from mouthsynth.export.onnx_export import export_generator, model_card
     from mouthsynth.io.images import publish
+    from mouthsynth.nets.weights import sha256
 
     card = model_card(cfg, Path(trainer.run_dir), {"exported": date.today().isoformat()})
     card.update(
@@ -432,7 +424,7 @@ def _export(
             "personalised": {
                 "base_model": {
                     "path": str(shipped),
-                    "sha256": _sha256(shipped),
+                    "sha256": sha256(shipped),
                     "state": str(state),
                     "state_step": int(info["step"]),
                 },
