@@ -30,7 +30,7 @@ from mouthsynth.evaluation import metrics as M
 from mouthsynth.evaluation.baselines import get_baseline
 from mouthsynth.evaluation.people import method_differences, method_summaries, scores_report
 from mouthsynth.geometry import MouthCrop
-from mouthsynth.inference.compositing import composite_crop
+from mouthsynth.inference.compositing import BorderMatch, border_match, composite_crop
 
 METRICS = ("l1", "psnr", "ssim", "sharpness", "seam", "lpips", "perceptual")
 LOWER_IS_BETTER = {
@@ -185,7 +185,11 @@ def model_identity(model: Path | None) -> dict:
 
 
 def run_methods(
-    samples: list[Sample], generator, baselines: list[str], blends: tuple[str, ...] = ("alpha",)
+    samples: list[Sample],
+    generator,
+    baselines: list[str],
+    blends: tuple[str, ...] = ("alpha",),
+    border: BorderMatch = BorderMatch(),
 ) -> dict[str, list[np.ndarray]]:
     outputs: dict[str, list[np.ndarray]] = {}
     whites = np.stack([_crop_of(s).white_filled for s in samples])
@@ -200,7 +204,7 @@ def run_methods(
         for blend in blends:
             label = "model" if blend == "alpha" else f"model+{blend}"
             outputs[label] = [
-                _composite(composite_crop(g, _crop_of(s), blend, True), s)
+                _composite(composite_crop(g, _crop_of(s), blend, True, border), s)
                 for g, s in zip(generated, samples, strict=True)
             ]
     return outputs
@@ -265,7 +269,7 @@ def evaluate(
         if tmp is not None:
             tmp_samples_root = tmp
             tmp_samples_root.cleanup()
-    outputs = run_methods(samples, generator, list(baselines), blends)
+    outputs = run_methods(samples, generator, list(baselines), blends, border_match(cfg.inference))
     methods = list(baselines) + [k for k in outputs if k.startswith("model")]
     result = Evaluation(
         str(data[0] if len(data) == 1 else [str(d) for d in data]),

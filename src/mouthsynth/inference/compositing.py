@@ -3,6 +3,8 @@ correction, or Poisson blending. Only pixels under the feathered interior mask e
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -10,8 +12,15 @@ from mouthsynth.config import InferenceConfig
 from mouthsynth.geometry import MouthCrop, crop_alpha, paste_back
 from mouthsynth.geometry.crops import REFERENCE_SIZE, FillDetail
 
-# Largest colour correction at the mask edge (levels): removes a seam, cannot repaint the lips.
-MAX_CORRECTION = 12.0
+
+@dataclass(frozen=True)
+class BorderMatch:
+    """The alpha blend's seam correction (``inference.color_match_max`` / ``_depth``): at most
+    ``max_levels`` of colour change, reaching ``depth`` px (of the 128-px crop) inward. Bounded,
+    so it removes a seam and cannot repaint the mouth."""
+
+    max_levels: float = InferenceConfig.color_match_max
+    depth: float = InferenceConfig.color_match_depth
 
 
 def _ring(hard: np.ndarray, outward: bool) -> np.ndarray:
@@ -21,7 +30,7 @@ def _ring(hard: np.ndarray, outward: bool) -> np.ndarray:
     return hard - cv2.erode(hard, kernel)
 
 
-def match_border(generated: np.ndarray, crop: MouthCrop) -> np.ndarray:
+def match_border(generated: np.ndarray, crop: MouthCrop, border: BorderMatch = BorderMatch()) -> np.ndarray:
     """Remove a colour step at the mask edge: the difference between the known pixels just
     outside and the generated pixels just inside is spread a few pixels inward, fading out, and
     clamped so it can only fix a seam, never recolour the interior."""
@@ -31,17 +40,22 @@ def match_border(generated: np.ndarray, crop: MouthCrop) -> np.ndarray:
     outer, inner = _ring(hard, True).astype(np.float32), _ring(hard, False).astype(np.float32)
     real = crop.image.astype(np.float32)
     gen = generated.astype(np.float32)
-    sigma = 1.5 * crop.size / REFERENCE_SIZE
+    reach = border.depth * crop.size / REFERENCE_SIZE
+    sigma = 0.5 * reach  # the step is measured as far inward as it is applied
 
-    def local_mean(values: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    def local_mean(values: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         num = cv2.GaussianBlur(values * weight[..., None], (0, 0), sigma)
         den = cv2.GaussianBlur(weight, (0, 0), sigma)[..., None]
-        return num / np.maximum(den, 1e-6)
+        return num / np.maximum(den, 1e-12), den
 
-    step = local_mean(real, outer) - local_mean(gen, inner)
-    depth = cv2.distanceTransform(hard, cv2.DIST_L2, 3)
-    fade = np.exp(-depth / (3.0 * crop.size / REFERENCE_SIZE))[..., None] * hard[..., None]
-    corrected = gen + np.clip(step, -MAX_CORRECTION, MAX_CORRECTION) * fade
+    (real_mean, real_support), (gen_mean, gen_support) = local_mean(real, outer), local_mean(gen, inner)
+    # Far from both rings the local means are ratios of vanishing sums: no step is known there,
+    # and the correction fades out instead of amplifying rounding.
+    support = np.clip(np.minimum(real_support, gen_support) / 1e-3, 0.0, 1.0)
+    step = (real_mean - gen_mean) * support
+    inside = cv2.distanceTransform(hard, cv2.DIST_L2, 3)
+    fade = np.exp(-inside / reach)[..., None] * hard[..., None]
+    corrected = gen + np.clip(step, -border.max_levels, border.max_levels) * fade
     return np.clip(np.rint(corrected), 0, 255).astype(np.uint8)
 
 
@@ -72,12 +86,16 @@ def poisson(generated: np.ndarray, crop: MouthCrop) -> np.ndarray:
 
 
 def composite_crop(
-    generated: np.ndarray, crop: MouthCrop, blend: str = "alpha", color_match: bool = True
+    generated: np.ndarray,
+    crop: MouthCrop,
+    blend: str = "alpha",
+    color_match: bool = True,
+    border: BorderMatch = BorderMatch(),
 ) -> np.ndarray:
     """The generated crop made ready to paste: seam-corrected (alpha) or Poisson-blended."""
     if blend == "poisson":
         return poisson(generated, crop)
-    return match_border(generated, crop) if color_match else generated
+    return match_border(generated, crop, border) if color_match else generated
 
 
 def composite(
@@ -88,13 +106,14 @@ def composite(
     color_match: bool = True,
     alpha: np.ndarray | None = None,
     detail: FillDetail = FillDetail(),
+    border: BorderMatch = BorderMatch(),
 ) -> np.ndarray:
     """Paste one face's generated crop into ``image``: only pixels under ``alpha`` (the feathered
     interior mask in crop px, default ``crop_alpha(crop)``) change. ``detail``: how the fill is
     enlarged into the image (``FillDetail``; the default is the plain bilinear enlargement)."""
     if blend not in ("alpha", "poisson"):
         raise ValueError(f"blend must be 'alpha' or 'poisson', got {blend!r}")
-    ready = composite_crop(generated, crop, blend, color_match)
+    ready = composite_crop(generated, crop, blend, color_match, border)
     return paste_back(
         image,
         crop,
@@ -103,6 +122,11 @@ def composite(
         keep_detail=False,
         detail=detail,
     )
+
+
+def border_match(inf: InferenceConfig) -> BorderMatch:
+    """The seam correction from ``inference.color_match_*``."""
+    return BorderMatch(inf.color_match_max, inf.color_match_depth)
 
 
 def fill_detail(inf: InferenceConfig) -> FillDetail:

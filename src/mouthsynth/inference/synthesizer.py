@@ -31,7 +31,7 @@ from mouthsynth.geometry import (
     mouth_open,
 )
 from mouthsynth.geometry.mouth import mouth_axes
-from mouthsynth.inference.compositing import composite, fill_detail
+from mouthsynth.inference.compositing import border_match, composite, fill_detail
 from mouthsynth.landmarks import FaceLandmarks, LandmarkBackend, create_backend
 from mouthsynth.landmarks.base import box_iou
 
@@ -262,6 +262,7 @@ class MouthSynthesizer:
                 self.cfg.inference.color_match,
                 alpha=alpha_crop,
                 detail=fill_detail(self.cfg.inference),
+                border=border_match(self.cfg.inference),
             )
             # Exactly the pixels paste-back may change (same warp, same support).
             alpha = alpha_in_image(crop, alpha_crop)
@@ -488,7 +489,15 @@ class VideoFiller:
         out = image  # composite() returns a new image: the input is never changed
         for crop, _ in todo:
             alpha = crop_alpha(crop, cfg=synth.cfg.geometry)
-            out = composite(out, crop, generated[id(crop)], inf.blend, inf.color_match, alpha=alpha)
+            out = composite(
+                out,
+                crop,
+                generated[id(crop)],
+                inf.blend,
+                inf.color_match,
+                alpha=alpha,
+                border=border_match(inf),
+            )
         self.times["compositing"] += time.perf_counter() - now
         return out, len(todo)
 
