@@ -350,13 +350,22 @@ def test_large_mouths_are_cut_at_their_own_resolution(tiny_model, photo, tmp_pat
     net, _ = load_generator(tiny_model[1])
     path = tmp_path / "multi.onnx"
     export_onnx(net, path, SIZE, {"mouthsynth.crop_size": str(SIZE), "mouthsynth.max_crop_size": "160"})
-    synth = MouthSynthesizer(path)
+    own_side = Config()
+    own_side.inference.min_crop_size = 0
+    synth = MouthSynthesizer(path, config=own_side)
     image = photo("stargan-v2_006930.jpg")  # 1024 px, a wide smile
     face = synth.landmarks.detect(image)[0]
     side = synth.crop_side(face.outer_lip)
     assert side == 160 and synth.max_size == 160
     assert synth.crop_side(face.outer_lip * 0.1) == SIZE  # a tiny mouth: never below the base side
     assert synth.crop_side(face.outer_lip * 0.3) % 32 == 0
+    floor = Config()
+    floor.inference.min_crop_size = 128
+    floored = MouthSynthesizer(path, config=floor)
+    assert floored.crop_side(face.outer_lip * 0.1) == 128  # enlarged to the configured floor
+    assert floored.crop_side(face.outer_lip) == 160  # a large mouth keeps its own side
+    assert floored.video_crop_side(face.outer_lip * 0.1) == 128  # video's cap (128) still rules
+    assert MouthSynthesizer(path).crop_side(face.outer_lip * 0.1) == 160  # default floor, capped
     result = synth(image)
     assert result.synthesised == 1
     _assert_only_inside(result.image, image, result.mask)

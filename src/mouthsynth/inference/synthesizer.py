@@ -150,6 +150,7 @@ class MouthSynthesizer:
         largest = int(getattr(self.generator, "max_crop_size", self.size))
         cap = self.cfg.inference.max_crop_size
         self.max_size = max(self.size, min(largest, cap) if cap > 0 else largest)
+        self.min_size = min(max(self.size, self.cfg.inference.min_crop_size // 32 * 32), self.max_size)
         # The crop geometry the model was trained with travels in its metadata.
         meta = getattr(self.generator, "metadata", {}) or {}
         if "mouthsynth.global_scale" in meta:
@@ -161,11 +162,11 @@ class MouthSynthesizer:
     def crop_side(self, outer_lip: np.ndarray) -> int:
         """The side to cut this mouth's crop at: its global crop's own size in image pixels,
         rounded up to a multiple of 32, between the model's base side and ``max_size``."""
-        if self.max_size <= self.size:
-            return self.size
+        if self.max_size <= self.min_size:
+            return self.min_size
         _, _, width = mouth_axes(np.asarray(outer_lip, np.float64))
         side = self.cfg.geometry.global_scale * width
-        return int(np.clip(int(np.ceil(side / 32)) * 32, self.size, self.max_size))
+        return int(np.clip(int(np.ceil(side / 32)) * 32, self.min_size, self.max_size))
 
     def generate(self, crops: list[MouthCrop]) -> dict[int, np.ndarray]:
         """``id(crop)`` -> the generated crop (uint8), one generator call per crop side."""
