@@ -264,7 +264,7 @@ class InferenceConfig:
     # (softer, L1 x300) has none either (0.80: 0.985x, +3.1%; 0.75: 0.992x, +2.7%; 0.70: 0.999x,
     # +2.3%; 0.65: 1.007x, +2.0%), so 0.70 keeps flicker at Telea's at the least LPIPS cost over
     # the 2% (step 12,313 at 0.70: 0.995x, +2.4%; with the border correction at 24 levels over
-    # 6 px: 0.997x, +3.1%, not re-chosen yet).
+    # 6 px: 0.997x, +3.1%; 0.65: 1.004x, +2.7%, so 0.70 stays).
     video_temporal: float = 0.70
     video_temporal_motion: float = 24.0
     video_temporal_cut: float = 0.08
