@@ -15,11 +15,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from crop_variants import Scorer, ValidationCrops
 
-from mouthsynth.config import load_config
-from mouthsynth.evaluation import metrics as M
-from mouthsynth.evaluation.baselines import get_baseline
-from mouthsynth.evaluation.evaluate import Evaluation, _composite, _crop_of, _lpips_or_reason, load_samples
 from mouthsynth.inference.onnx_generator import OnnxGenerator
 from mouthsynth.inference.synthesizer import default_model_path
 
@@ -31,28 +28,20 @@ def main() -> None:
     args = parser.parse_args()
 
     generator = OnnxGenerator(args.model, threads=1)
-    samples = load_samples(Path(args.data), "val", 128, None, load_config())
-    whites = np.stack([_crop_of(s).white_filled for s in samples])
-    masks = np.stack([s.mask for s in samples])
+    crops = ValidationCrops.load(Path(args.data))
 
-    def fill(w: np.ndarray, m: np.ndarray) -> np.ndarray:
-        return np.concatenate(
-            [
-                generator.run_crops(w[i : i + 32], m[i : i + 32]).astype(np.float32)
-                for i in range(0, len(w), 32)
-            ]
-        )
+    def fill(whites: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        return crops.fill(generator, whites, masks).astype(np.float32)
 
     def at_side(side: int) -> np.ndarray:
-        w = np.stack([cv2.resize(x, (side, side), interpolation=cv2.INTER_CUBIC) for x in whites])
-        m = np.stack([cv2.resize(x, (side, side), interpolation=cv2.INTER_NEAREST) for x in masks])
+        w = np.stack([cv2.resize(x, (side, side), interpolation=cv2.INTER_CUBIC) for x in crops.whites])
+        m = np.stack([cv2.resize(x, (side, side), interpolation=cv2.INTER_NEAREST) for x in crops.masks])
         w = np.where(m[..., None] > 0, np.uint8(255), w)
         return np.stack([cv2.resize(x, (128, 128), interpolation=cv2.INTER_AREA) for x in fill(w, m)])
 
-    plain = fill(whites, masks)
-    mirror = fill(whites[:, :, ::-1].copy(), masks[:, :, ::-1].copy())[:, :, ::-1]
+    plain = fill(crops.whites, crops.masks)
+    mirror = fill(crops.whites[:, :, ::-1].copy(), crops.masks[:, :, ::-1].copy())[:, :, ::-1]
     s192, s256 = at_side(192), at_side(256)
-    telea = np.stack([get_baseline("telea")(w, s.mask) for w, s in zip(whites, samples, strict=True)])
     variants = {
         "one fill (128 px)": plain,
         "mirror's fill": mirror,
@@ -61,40 +50,12 @@ def main() -> None:
         "fill at 256 px": s256,
         "mean: 128 + 192 px": (plain + s192) / 2,
         "mean: 128 + mirror + 192 + 256": (plain + mirror + s192 + s256) / 4,
-        "telea": telea.astype(np.float32),
     }
-    lpips = _lpips_or_reason(Evaluation("", {}, [], []))
-    people = np.array([s.person for s in samples])
-    frames: dict[str, set[int]] = {}
-    for s in samples:
-        frames.setdefault(s.person, set()).add(s.frame)
-    is_video = np.array([len(frames[s.person]) > 1 for s in samples])  # as benchmarks/targets.py
-    scores = {}
+    scorer = Scorer(crops)
+    print(Scorer.header("variant"))
     for name, fills in variants.items():
-        pasted = [
-            _composite(np.clip(f.round(), 0, 255).astype(np.uint8), s)
-            for f, s in zip(fills, samples, strict=True)
-        ]
-        scores[name] = {
-            "l1": np.array([M.masked_l1(o, s.image, s.mask) for o, s in zip(pasted, samples, strict=True)]),
-            "lpips": np.array(lpips(pasted, samples)) if lpips else np.full(len(samples), np.nan),
-            "sharpness": np.array(
-                [M.sharpness_ratio(o, s.image, s.mask) for o, s in zip(pasted, samples, strict=True)]
-            ),
-        }
-
-    def per_person_mean(values: np.ndarray, chosen: np.ndarray) -> float:
-        return float(np.mean([values[people == p].mean() for p in sorted(set(people[chosen]))]))
-
-    print("| variant | video people: L1 / Telea, LPIPS / Telea, median sharpness | photo people: the same |")
-    print("|---|---|---|")
-    for name, score in scores.items():
-        cells = []
-        for chosen in (is_video, ~is_video):
-            l1 = per_person_mean(score["l1"], chosen) / per_person_mean(scores["telea"]["l1"], chosen)
-            lp = per_person_mean(score["lpips"], chosen) / per_person_mean(scores["telea"]["lpips"], chosen)
-            cells.append(f"{l1:.3f}x, {lp:.3f}x, {np.median(score['sharpness'][chosen]):.2f}")
-        print(f"| {name} | {cells[0]} | {cells[1]} |")
+        print(scorer.row(name, scorer.scores(fills)), flush=True)
+    print(scorer.row("telea", scorer.telea))
 
 
 if __name__ == "__main__":
