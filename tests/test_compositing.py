@@ -10,7 +10,7 @@ import pytest
 from mouthsynth.config import load_config
 from mouthsynth.errors import ConfigError
 from mouthsynth.geometry.crops import MouthCrop
-from mouthsynth.inference.compositing import BorderMatch, border_match, match_border
+from mouthsynth.inference.compositing import BorderMatch, border_match, composite_crop, match_border
 
 
 def _crop(real_level: int, size: int = 128) -> MouthCrop:
@@ -60,5 +60,14 @@ def test_config_carries_the_setting_and_refuses_nonsense():
     cfg = load_config(overrides=["inference.color_match_max=30", "inference.color_match_depth=4"])
     assert border_match(cfg.inference) == BorderMatch(30.0, 4.0)
     assert border_match(load_config().inference) == BorderMatch()  # one set of defaults
+    assert border_match(load_config(overrides=["inference.color_match=false"]).inference) is None
     with pytest.raises(ConfigError, match="color_match_depth"):
         load_config(overrides=["inference.color_match_depth=0"])
+
+
+def test_no_border_pastes_the_fill_as_generated():
+    """``color_match: false`` (border None) leaves the fill's colour step at the edge in place."""
+    crop = _crop(120)
+    fill = np.full_like(crop.image, 160)
+    assert np.array_equal(composite_crop(fill, crop, "alpha", None), fill)
+    assert not np.array_equal(composite_crop(fill, crop, "alpha", BorderMatch()), fill)

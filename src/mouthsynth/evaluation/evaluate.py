@@ -189,7 +189,7 @@ def run_methods(
     generator,
     baselines: list[str],
     blends: tuple[str, ...] = ("alpha",),
-    border: BorderMatch = BorderMatch(),
+    border: BorderMatch | None = BorderMatch(),
 ) -> dict[str, list[np.ndarray]]:
     outputs: dict[str, list[np.ndarray]] = {}
     whites = np.stack([_crop_of(s).white_filled for s in samples])
@@ -204,7 +204,7 @@ def run_methods(
         for blend in blends:
             label = "model" if blend == "alpha" else f"model+{blend}"
             outputs[label] = [
-                _composite(composite_crop(g, _crop_of(s), blend, True, border), s)
+                _composite(composite_crop(g, _crop_of(s), blend, border), s)
                 for g, s in zip(generated, samples, strict=True)
             ]
     return outputs

@@ -89,13 +89,13 @@ def composite_crop(
     generated: np.ndarray,
     crop: MouthCrop,
     blend: str = "alpha",
-    color_match: bool = True,
-    border: BorderMatch = BorderMatch(),
+    border: BorderMatch | None = BorderMatch(),
 ) -> np.ndarray:
-    """The generated crop made ready to paste: seam-corrected (alpha) or Poisson-blended."""
+    """The generated crop made ready to paste: Poisson-blended, or (alpha) seam-corrected by
+    ``border`` (None: pasted as generated)."""
     if blend == "poisson":
         return poisson(generated, crop)
-    return match_border(generated, crop, border) if color_match else generated
+    return generated if border is None else match_border(generated, crop, border)
 
 
 def composite(
@@ -103,17 +103,17 @@ def composite(
     crop: MouthCrop,
     generated: np.ndarray,
     blend: str = "alpha",
-    color_match: bool = True,
     alpha: np.ndarray | None = None,
     detail: FillDetail = FillDetail(),
-    border: BorderMatch = BorderMatch(),
+    border: BorderMatch | None = BorderMatch(),
 ) -> np.ndarray:
     """Paste one face's generated crop into ``image``: only pixels under ``alpha`` (the feathered
     interior mask in crop px, default ``crop_alpha(crop)``) change. ``detail``: how the fill is
-    enlarged into the image (``FillDetail``; the default is the plain bilinear enlargement)."""
+    enlarged into the image (``FillDetail``; the default is the plain bilinear enlargement).
+    ``border``: the alpha blend's seam correction, None for none."""
     if blend not in ("alpha", "poisson"):
         raise ValueError(f"blend must be 'alpha' or 'poisson', got {blend!r}")
-    ready = composite_crop(generated, crop, blend, color_match, border)
+    ready = composite_crop(generated, crop, blend, border)
     return paste_back(
         image,
         crop,
@@ -124,9 +124,9 @@ def composite(
     )
 
 
-def border_match(inf: InferenceConfig) -> BorderMatch:
-    """The seam correction from ``inference.color_match_*``."""
-    return BorderMatch(inf.color_match_max, inf.color_match_depth)
+def border_match(inf: InferenceConfig) -> BorderMatch | None:
+    """The seam correction from ``inference.color_match*`` (None when it is off)."""
+    return BorderMatch(inf.color_match_max, inf.color_match_depth) if inf.color_match else None
 
 
 def fill_detail(inf: InferenceConfig) -> FillDetail:

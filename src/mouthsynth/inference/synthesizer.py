@@ -260,7 +260,6 @@ class MouthSynthesizer:
                 crop,
                 done[id(crop)],
                 self.cfg.inference.blend,
-                self.cfg.inference.color_match,
                 alpha=alpha_crop,
                 detail=fill_detail(self.cfg.inference),
                 border=border_match(self.cfg.inference),
@@ -495,7 +494,6 @@ class VideoFiller:
                 crop,
                 generated[id(crop)],
                 inf.blend,
-                inf.color_match,
                 alpha=alpha,
                 border=border_match(inf),
             )
