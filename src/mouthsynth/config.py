@@ -99,6 +99,11 @@ class DataConfig:
     # change as the mouth really does between frames (teeth shown or hidden), not only stay put.
     pair_next_frame: float = 0.0
     pair_next_gap: int = 2
+    # Share of photo draws made to look like a video frame's mouth before augmentation: the
+    # prepared crop shrunk 1.5-4x and JPEG-compressed (quality 40-90), then enlarged back
+    # (``data.augment.video_like``). Video crops carry about a seventh of the photos' fine detail
+    # around the mouth (Laplacian variance); this lends the photos' ~250 people to the video domain.
+    photo_video_like: float = 0.0
 
 
 @dataclass
@@ -393,6 +398,7 @@ def _validate(cfg: Config) -> None:
         ("data.video_share", 0.0 <= cfg.data.video_share < 1.0, "must be in [0, 1)"),
         ("data.pair_next_frame", 0.0 <= cfg.data.pair_next_frame <= 1.0, "must be in [0, 1]"),
         ("data.pair_next_gap", cfg.data.pair_next_gap >= 1, "must be >= 1"),
+        ("data.photo_video_like", 0 <= cfg.data.photo_video_like <= 1, "must be in [0, 1]"),
         (
             "train.val_sizes",
             all(

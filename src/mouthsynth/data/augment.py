@@ -1,5 +1,5 @@
 """Training views of one prepared sample (numpy/OpenCV): flip with mirrored landmarks, scale,
-rotation and translation jitter, colour jitter.
+rotation and translation jitter, colour jitter; photos optionally made video-like.
 
 Training sees what inference sees: the prepared crop (stored at 2x) is resampled once, by the
 resampler inference cuts its crops with (``geometry.crops.warp_to_crop``: area-averaged below
@@ -46,6 +46,26 @@ def downscale(image: np.ndarray, size: int) -> np.ndarray:
     if image.shape[0] == size:
         return image
     return warp_to_crop(image, resize_matrix(image.shape[0], size), size)
+
+
+VIDEO_LIKE_SHRINK = (1.5, 4.0)  # log-uniform; ~2.5-3x brings a photo crop to a video crop's detail
+VIDEO_LIKE_QUALITY = (40, 90)  # JPEG quality, uniform
+
+
+def video_like(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A photo crop as a talking-head video would show it: shrunk (area), JPEG-compressed and
+    enlarged back (bilinear) to its own size. Input and target of the sample both get it, so the
+    model learns what lies inside a soft, compressed mouth from the photos' many people."""
+    height, width = image.shape[:2]
+    shrink = float(np.exp(rng.uniform(*np.log(VIDEO_LIKE_SHRINK))))
+    quality = int(rng.integers(VIDEO_LIKE_QUALITY[0], VIDEO_LIKE_QUALITY[1] + 1))
+    small = cv2.resize(
+        image, (max(8, round(width / shrink)), max(8, round(height / shrink))), interpolation=cv2.INTER_AREA
+    )
+    ok, encoded = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if ok:  # channel order does not matter: decoding undoes encoding's
+        small = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def random_similarity(

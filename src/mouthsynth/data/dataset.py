@@ -11,7 +11,7 @@ import torch
 from torch.utils.data import Dataset
 
 from mouthsynth.config import DataConfig, GeometryConfig
-from mouthsynth.data.augment import augment, augment_pair, downscale
+from mouthsynth.data.augment import augment, augment_pair, downscale, video_like
 from mouthsynth.errors import InputError
 from mouthsynth.geometry.crops import REFERENCE_SIZE, local_box
 from mouthsynth.geometry.mouth import binarize, boundary_band
@@ -65,6 +65,14 @@ class MouthDataset(Dataset):
         with_next = self.pairs and self.cfg.pair_next_frame > 0
         self._next = _next_frames(self.records, self.cfg.pair_next_gap) if with_next else {}
 
+    def _video_like_coin(self, index: int) -> bool:
+        """Whether this draw of a photo is made video-like (``data.photo_video_like``); its own
+        stream, so the other draws stay those of a run without it."""
+        share = self.cfg.photo_video_like
+        if share <= 0 or is_video(self.records[index]["source"]):
+            return False
+        return bool(np.random.default_rng([self.seed, self.epoch, index, 2]).random() < share)
+
     def _next_coin(self, index: int) -> float:
         return float(np.random.default_rng([self.seed, self.epoch, index, 1]).random())
 
@@ -98,6 +106,8 @@ class MouthDataset(Dataset):
         (multi-size training: the generator is fully convolutional)."""
         index, size = key if isinstance(key, tuple) else (key, self.size)
         image, mask, outer = self.raw(index)
+        if self.train and self._video_like_coin(index):
+            image = video_like(image, np.random.default_rng([self.seed, self.epoch, index, 3]))
         extra: dict[str, torch.Tensor] = {}
         if self.pairs:
             rng = np.random.default_rng([self.seed, self.epoch, index])
