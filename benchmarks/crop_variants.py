@@ -5,6 +5,7 @@ are never used."""
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +25,18 @@ from mouthsynth.evaluation.evaluate import (
 )
 from mouthsynth.geometry import MouthCrop
 from mouthsynth.inference.onnx_generator import OnnxGenerator
+from mouthsynth.inference.synthesizer import default_model_path
 
 BATCH = 32
+
+
+def parser_for(doc: str) -> argparse.ArgumentParser:
+    """The arguments every such benchmark takes: the model (default: the shipped one) and the
+    prepared dataset."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("model", nargs="?", default=str(default_model_path()))
+    parser.add_argument("--data", default="data/shared")
+    return parser
 
 
 @dataclass

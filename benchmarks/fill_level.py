@@ -11,16 +11,14 @@ photo people apart, each person weighing the same; the test people are never use
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
-from crop_variants import Scorer, ValidationCrops
+from crop_variants import Scorer, ValidationCrops, parser_for
 
 from mouthsynth.config import load_config
 from mouthsynth.inference.compositing import border_match, match_border
 from mouthsynth.inference.onnx_generator import OnnxGenerator
-from mouthsynth.inference.synthesizer import default_model_path
 
 
 def with_true_mean(fills, crops: ValidationCrops) -> list[np.ndarray]:
@@ -35,9 +33,7 @@ def with_true_mean(fills, crops: ValidationCrops) -> list[np.ndarray]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", nargs="?", default=str(default_model_path()))
-    parser.add_argument("--data", default="data/shared")
+    parser = parser_for(__doc__)
     parser.add_argument("--offsets", default="0,4,8,12", help="Levels added to the fill.")
     parser.add_argument("--gains", default="1.05,1.1", help="Factors the fill is multiplied by.")
     args = parser.parse_args()

@@ -10,21 +10,17 @@ photo people apart, each person weighing the same (the validation people; never 
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import cv2
 import numpy as np
-from crop_variants import Scorer, ValidationCrops
+from crop_variants import Scorer, ValidationCrops, parser_for
 
 from mouthsynth.inference.onnx_generator import OnnxGenerator
-from mouthsynth.inference.synthesizer import default_model_path
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", nargs="?", default=str(default_model_path()))
-    parser.add_argument("--data", default="data/shared")
+    parser = parser_for(__doc__)
     args = parser.parse_args()
 
     generator = OnnxGenerator(args.model, threads=1)

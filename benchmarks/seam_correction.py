@@ -12,20 +12,16 @@ weighing the same. The test people are never used.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from crop_variants import Scorer, ValidationCrops
+from crop_variants import Scorer, ValidationCrops, parser_for
 
 from mouthsynth.inference.compositing import BorderMatch, match_border
 from mouthsynth.inference.onnx_generator import OnnxGenerator
-from mouthsynth.inference.synthesizer import default_model_path
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", nargs="?", default=str(default_model_path()))
-    parser.add_argument("--data", default="data/shared")
+    parser = parser_for(__doc__)
     parser.add_argument("--max", default="12,24,48", help="Largest corrections (levels), comma-separated.")
     parser.add_argument("--depth", default="3,6,12", help="Depths (px of the 128-px crop), comma-separated.")
     args = parser.parse_args()
