@@ -80,10 +80,11 @@ class Scorer:
     """L1, LPIPS (NaN where its weights are missing) and sharpness of fills pasted hard into the
     crops, and the markdown row of their ratios to Telea's."""
 
-    def __init__(self, crops: ValidationCrops):
+    def __init__(self, crops: ValidationCrops, telea: list[np.ndarray] | None = None):
+        """``telea``: the Telea fills the ratios are against, if already made (or altered)."""
         self.crops = crops
         self.lpips = _lpips_or_reason(Evaluation("", {}, [], []))
-        self.telea = self.scores(crops.telea())
+        self.telea = self.scores(crops.telea() if telea is None else telea)
 
     def scores(self, fills) -> dict[str, np.ndarray]:
         samples = self.crops.samples

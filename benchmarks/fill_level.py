@@ -41,11 +41,11 @@ def main() -> None:
     crops = ValidationCrops.load(Path(args.data))
     fills = crops.fill(OnnxGenerator(args.model, threads=1), crops.whites, crops.masks)
     border = border_match(load_config().inference)
-    scorer = Scorer(crops)
+    telea = crops.telea()
+    scorer = Scorer(crops, telea)
     print(Scorer.header("fill"))
     print(scorer.row("pasted hard", scorer.scores(fills)))
-    oracle = Scorer(crops)
-    oracle.telea = oracle.scores(with_true_mean(crops.telea(), crops))
+    oracle = Scorer(crops, with_true_mean(telea, crops))
     print(oracle.row("true mean colour (Telea's too), hard", oracle.scores(with_true_mean(fills, crops))))
 
     def bordered(levels):

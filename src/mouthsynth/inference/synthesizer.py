@@ -487,16 +487,10 @@ class VideoFiller:
         start, now = now, time.perf_counter()
         self.times["temporal"] += now - start
         out = image  # composite() returns a new image: the input is never changed
+        border = border_match(inf)
         for crop, _ in todo:
             alpha = crop_alpha(crop, cfg=synth.cfg.geometry)
-            out = composite(
-                out,
-                crop,
-                generated[id(crop)],
-                inf.blend,
-                alpha=alpha,
-                border=border_match(inf),
-            )
+            out = composite(out, crop, generated[id(crop)], inf.blend, alpha=alpha, border=border)
         self.times["compositing"] += time.perf_counter() - now
         return out, len(todo)
 
