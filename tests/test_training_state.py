@@ -108,6 +108,11 @@ def test_init_from_continues_the_state_with_a_discriminator_warm_up(tiny_dataset
     # With its discriminators: continue at step 3, same weights, no discriminator warm-up.
     cont = Trainer(tiny(), tiny_dataset, tmp_path / "cont", progress=False, init_from=state)
     assert cont.step == 3 and cont.disc_warmup_until == 0
+    # It draws on from where no earlier continuation drew: not epoch 0's batches once more.
+    assert (cont.epoch, cont.offset) == (3, 0)
+    continued = list(cont._loader().batch_sampler)
+    cont.epoch = 0
+    assert continued != list(cont._loader().batch_sampler)
     for a, b in zip(first.ema.model.state_dict().values(), cont.ema.model.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     # Without them (a state recovered from an export): fresh Ds train alone for a few steps.

@@ -293,8 +293,9 @@ class Trainer:
         self.writer = None
 
     def _init_from(self, folder: Path) -> None:
-        """Continue a committed training state: its weights, its cumulative step count; fresh
-        optimisers, and a discriminator warm-up where the state has no fitting discriminators."""
+        """Continue a committed training state: its weights, its cumulative step count, draws no
+        earlier continuation saw; fresh optimisers, and a discriminator warm-up where the state
+        has no fitting discriminators."""
         from mouthsynth.nets.widen import widen_to_fit
         from mouthsynth.training.state import load_state
 
@@ -308,6 +309,12 @@ class Trainer:
         if "generator_ema" not in loaded:
             self.ema.model.load_state_dict(self.G.state_dict())
         self.step = int(info["step"])
+        # The data stream goes on too: a continuation that restarted at epoch 0 would replay the
+        # same draws and augmentations every time (each CPU session covers about two epochs).
+        # The state's step numbers its first epoch: it grows by hundreds of steps between
+        # states, a continuation by a few epochs, so no two continuations share an epoch (arms
+        # branched from one state do, which keeps their comparison fair).
+        self.epoch, self.offset = self.step, 0
         if any(f"disc_{k}" not in loaded for k in self.Ds):
             self.disc_warmup_until = self.step + self.cfg.train.disc_warmup_steps
         self.init_info = {"from": str(folder), "step": self.step, "loaded": loaded}
