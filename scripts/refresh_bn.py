@@ -8,6 +8,13 @@ a copy of the checkpoint whose EMA statistics are measured on the EMA generator 
 copy's state.json, so `mouthsynth export COPY` ships it with its card.
 
     python scripts/refresh_bn.py runs/cont6/checkpoints/step_0005700 runs/cont6_pbn --data data/shared
+
+It also takes a committed training state, and ``--set`` data overrides measure the statistics on
+other draws (``data.video_share=0.95``: mostly video frames; ``data.sizes=128``: the 128-px side
+alone), for `benchmarks/continuation_val.sh` to score the copy on the validation people:
+
+    python scripts/refresh_bn.py src/mouthsynth/models/default_state runs/bn_video --data data/shared \
+        --set data.video_share=0.95
 """
 
 from __future__ import annotations
@@ -25,12 +32,14 @@ from mouthsynth.training.state import state_from_checkpoint
 from mouthsynth.training.trainer import Trainer
 
 
-def refresh(checkpoint: Path, out: Path, data: Path) -> dict:
-    """Write a copy of ``checkpoint`` at ``out`` whose EMA generator carries its own measured
-    BatchNorm statistics and whose state.json records their validation; returns it."""
+def refresh(checkpoint: Path, out: Path, data: Path, overrides: list[str] | None = None) -> dict:
+    """Write a copy of ``checkpoint`` (or training state) at ``out`` whose EMA generator carries
+    its own BatchNorm statistics, measured on the training draws of its config with
+    ``overrides``, and whose state.json records their validation; returns it."""
     if out.exists():
         raise SystemExit(f"{out}: exists; not replaced")
-    cfg = load_config(checkpoint / "config.yaml", [])
+    overrides = list(overrides or [])
+    cfg = load_config(checkpoint / "config.yaml", overrides)
     with tempfile.TemporaryDirectory() as tmp:
         state = state_from_checkpoint(checkpoint, Path(tmp) / "state")
         trainer = Trainer(cfg, data, Path(tmp) / "run", progress=False, init_from=state)
@@ -43,9 +52,9 @@ def refresh(checkpoint: Path, out: Path, data: Path) -> dict:
         meta = json.loads((staging / "state.json").read_text())
         meta["metrics_copied_bn"] = meta.get("metrics", {})
         meta["metrics"] = val
-        meta["bn"] = (
-            f"EMA statistics measured on {cfg.train.bn_batches} training batches (scripts/refresh_bn.py)"
-        )
+        drawn = f" with {', '.join(overrides)}" if overrides else ""
+        batches = f"{cfg.train.bn_batches} training batches{drawn}"
+        meta["bn"] = f"EMA statistics measured on {batches} (scripts/refresh_bn.py)"
         (staging / "state.json").write_text(json.dumps(meta, indent=1) + "\n")
         staging.rename(out)
     copied = meta["metrics_copied_bn"].get("val/l1")
@@ -55,11 +64,12 @@ def refresh(checkpoint: Path, out: Path, data: Path) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("checkpoint", type=Path, help="a run's checkpoints/step_N (or best)")
+    ap.add_argument("checkpoint", type=Path, help="a run's checkpoints/step_N (or best), or a training state")
     ap.add_argument("out", type=Path, help="the copy to write (must not exist)")
     ap.add_argument("--data", type=Path, required=True, help="the prepared dataset it trained on")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a data override")
     args = ap.parse_args()
-    refresh(args.checkpoint, args.out, args.data)
+    refresh(args.checkpoint, args.out, args.data, args.set)
 
 
 if __name__ == "__main__":
