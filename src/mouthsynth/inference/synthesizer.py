@@ -240,6 +240,7 @@ class MouthSynthesizer:
         results: list[FaceResult] = []
         todo = [(f, c) for f, c in crops if force or c.mouth_open >= self.cfg.geometry.min_open]
         done = self.generate([c for _, c in todo])
+        detail, border = fill_detail(self.cfg.inference), border_match(self.cfg.inference)
         for face, crop in crops:
             if id(crop) not in done:
                 results.append(
@@ -261,8 +262,8 @@ class MouthSynthesizer:
                 done[id(crop)],
                 self.cfg.inference.blend,
                 alpha=alpha_crop,
-                detail=fill_detail(self.cfg.inference),
-                border=border_match(self.cfg.inference),
+                detail=detail,
+                border=border,
             )
             # Exactly the pixels paste-back may change (same warp, same support).
             alpha = alpha_in_image(crop, alpha_crop)
