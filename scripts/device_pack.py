@@ -38,7 +38,10 @@ def pack(args: argparse.Namespace) -> None:
     picked: list[dict] = []
     for (split, _), recs in sorted(by_person.items()):
         cap = args.per_person if split == "train" else args.val_per_person
-        take = np.linspace(0, len(recs) - 1, min(cap, len(recs))).round().astype(int)
+        n = min(cap, len(recs))
+        # --phase 0.5 takes the frames halfway between phase 0's: a second pack of fresh footage.
+        spacing = (len(recs) - 1) / max(n - 1, 1) if split == "train" and len(recs) > cap else 0.0
+        take = (np.linspace(0, len(recs) - 1, n) + args.phase * spacing).round().astype(int) % len(recs)
         picked += [recs[i] for i in sorted(set(take.tolist()))]
     arrays: dict[str, dict[str, np.ndarray]] = {}
     with zipfile.ZipFile(out / "crops.zip", "w", zipfile.ZIP_STORED) as zf:
@@ -63,9 +66,18 @@ def pack(args: argparse.Namespace) -> None:
     if args.vgg:
         from safetensors.torch import load_file, save_file
 
-        tensors = {k: v.half() for k, v in load_file(args.vgg).items()}
+        from mouthsynth.nets.vgg import VGGFeatures
+
+        # Only the layers the perceptual loss runs (up to relu5_1): conv5_2/5_3 would be 9 MiB.
+        name = "vgg19" if "features.16.weight" in load_file(args.vgg) else "vgg16"
+        needed = set(VGGFeatures(name).state_dict())
+        tensors = {k: v.half() for k, v in load_file(args.vgg).items() if k in needed}
         save_file(tensors, str(out / Path(args.vgg).name))
-    total = sum(p.stat().st_size for p in out.iterdir())
+    if args.state:
+        import shutil
+
+        shutil.copytree(args.state, out / "state", dirs_exist_ok=True)
+    total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     splits = defaultdict(int)
     for r in picked:
         splits[r["split"]] += 1
@@ -111,7 +123,9 @@ def main() -> None:
     p.add_argument("out")
     p.add_argument("--per-person", type=int, default=30)
     p.add_argument("--val-per-person", type=int, default=8)
+    p.add_argument("--phase", type=float, default=0.0, help="offset of the picked frames, in spacings")
     p.add_argument("--vgg", default="")
+    p.add_argument("--state", default="", help="a training state to carry along (continue from it there)")
     p.set_defaults(func=pack)
     u = sub.add_parser("unpack")
     u.add_argument("pack")

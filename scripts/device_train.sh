@@ -1,36 +1,65 @@
 #!/usr/bin/env bash
 # Continue the default model on a GPU machine (the `device` tool) and bring its state back.
 #
-# Here, first:   python scripts/device_pack.py pack data/shared .devpack \
+# Here, first:   python scripts/device_pack.py pack data/shared .devpack --per-person 72 \
 #                    --vgg ../shared/weights/vgg16_features_imagenet.safetensors
-# Then, as the device command (carry: [".devpack"], timeout_s about 540):
-#                bash scripts/device_train.sh 6
-# What comes back under $OUT: state/ (the compact training state: G, EMA, both Ds, state.json,
-# config.yaml), metrics.jsonl, train.log. Here: copy $OUT/state over src/mouthsynth/models/default_state
-# when its validation improved, export, evaluate, and append the run to the training log.
-set -euo pipefail
-MINUTES="${1:-6}"
+# Then, as the device command (carry: [".devpack"], timeout_s about 560):
+#                bash scripts/device_train.sh 7
+# What comes back under $OUT (at most 8 files, so each state travels as one tar):
+#   state_best.tar  the compact training state (G, EMA, both Ds, state.json, config.yaml) of the
+#                   checkpoint with the best trainer validation, when one beat the start
+#   state_last.tar  the same for the last step, always
+#   metrics.jsonl, train.log, env.txt
+# Here: evaluate the states on the validation people (benchmarks/continuation_val.sh); copy the
+# better one over src/mouthsynth/models/default_state when it improved, export, re-measure, log.
+# DEVICE=cpu runs the same script here (a rehearsal: it checks the imports and the plumbing).
+set -uo pipefail
+MINUTES="${1:-7}"
+DEVICE="${DEVICE:-cuda}"
+BATCH="${BATCH:-64}"
+WORKERS="${WORKERS:-12}"
 OUT="${OUT:-/tmp/out}"
+# A state packed along (device_pack.py --state) is newer than the committed one: continue from it.
+INIT=src/mouthsynth/models/default_state
+[ -d .devpack/state ] && INIT=.devpack/state
 mkdir -p "$OUT"
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 export MOUTHSYNTH_WEIGHTS_DIR="$PWD/.devpack"
-python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
-python3 scripts/device_pack.py unpack .devpack data/device
-# GPU recipe: the design's 64-channel discriminators would not fit the committed 32-channel state,
-# so the state's widths stay; batch 64 at the same learning rate; bf16 autocast (train.amp).
-set +e
+python3 - > "$OUT/env.txt" 2>&1 <<'PY'
+import os, torch
+print("torch", torch.__version__, "cuda", torch.cuda.is_available(), "cpus", os.cpu_count())
+if torch.cuda.is_available():
+    print(torch.cuda.get_device_name(0))
+PY
+cat "$OUT/env.txt"
+python3 scripts/device_pack.py unpack .devpack data/device || exit 3
+rm -rf runs/device
+# GPU recipe: the committed state's widths (32-channel discriminators) stay; batch 64 at the same
+# learning rate; bf16 autocast (train.amp).
 python3 -m mouthsynth.cli.main train --data data/device --out runs/device \
-    --config configs/train_default.yaml --init-from src/mouthsynth/models/default_state \
-    --device cuda --max-minutes "$MINUTES" \
-    --set train.batch_size=64 --set train.num_workers=8 --set train.val_every=200 \
-    --set train.ckpt_every=200 --set train.log_every=20 2>&1 | tr '\r' '\n' | grep -v '%|' | tee "$OUT/train.log"
+    --config configs/train_default.yaml --init-from "$INIT" \
+    --device "$DEVICE" --max-minutes "$MINUTES" \
+    --set train.batch_size="$BATCH" --set train.num_workers="$WORKERS" --set train.val_every=200 \
+    --set train.ckpt_every=200 --set train.log_every=20 --set train.keep_last=2 \
+    2>&1 | tr '\r' '\n' | grep --line-buffered -v '%|' | tee "$OUT/train.log"
 status=${PIPESTATUS[0]}
-set -e
-cp runs/device/metrics.jsonl "$OUT/" 2>/dev/null || true
-if [ -d runs/device/checkpoints/best ]; then
-    python3 -c "
+cp runs/device/metrics.jsonl "$OUT/" 2>/dev/null
+python3 - "$OUT" <<'PY'
+import sys, tarfile
+from pathlib import Path
+from mouthsynth.training import checkpoint as ckpt
 from mouthsynth.training.state import state_from_checkpoint
-state_from_checkpoint('runs/device/checkpoints/best', '$OUT/state', {'hardware': 'NVIDIA H200 (device tool)'})
-print('state written')"
-fi
+out, run = Path(sys.argv[1]), Path("runs/device")
+info = {"hardware": "NVIDIA H200 (device tool)"}
+for tag, path in (("best", run / "checkpoints" / "best"), ("last", ckpt.latest_checkpoint(run))):
+    if path is None or not Path(path).exists():
+        print(f"no {tag} checkpoint")
+        continue
+    folder = Path("/tmp") / f"state_{tag}"
+    state_from_checkpoint(path, folder, info)
+    with tarfile.open(out / f"state_{tag}.tar", "w") as tar:
+        tar.add(folder, arcname=f"state_{tag}")
+    chosen = Path(path) / "best.json"
+    print(f"state_{tag}.tar from", chosen.read_text() if chosen.is_file() else Path(path).name)
+PY
 exit "$status"
