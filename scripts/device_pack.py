@@ -2,7 +2,8 @@
 
 The device machine (see docs/training.md, "On a GPU") gets only the working tree, at most 64 MiB
 with what it carries, and has no MediaPipe and no ../shared. So the prepared crops travel as
-JPEG (quality 92) with PNG masks, a per-person subset (every person, at most --per-person
+JPEG (quality 92) or WebP (quality 88: under half the bytes, so the whole training set fits
+with --per-person 0) with PNG masks, a per-person subset (every person, at most --per-person
 samples each, spread over their footage: identity-balanced training draws people equally anyway),
 plus the perceptual network's weights in float16. `unpack` rebuilds the prepared-dataset layout
 that `mouthsynth train --data` reads.
@@ -15,7 +16,6 @@ that `mouthsynth train --data` reads.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import zipfile
 from collections import defaultdict
@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 ARRAYS = ("images", "masks", "outer_lip", "inner_lip")
+ENCODING = {"jpg": [cv2.IMWRITE_JPEG_QUALITY, 92], "webp": [cv2.IMWRITE_WEBP_QUALITY, 88]}
 
 
 def pack(args: argparse.Namespace) -> None:
@@ -38,12 +39,14 @@ def pack(args: argparse.Namespace) -> None:
     picked: list[dict] = []
     for (split, _), recs in sorted(by_person.items()):
         cap = args.per_person if split == "train" else args.val_per_person
+        cap = cap if cap > 0 else len(recs)  # 0: every sample
         n = min(cap, len(recs))
         # --phase 0.5 takes the frames halfway between phase 0's: a second pack of fresh footage.
         spacing = (len(recs) - 1) / max(n - 1, 1) if split == "train" and len(recs) > cap else 0.0
         take = (np.linspace(0, len(recs) - 1, n) + args.phase * spacing).round().astype(int) % len(recs)
         picked += [recs[i] for i in sorted(set(take.tolist()))]
     arrays: dict[str, dict[str, np.ndarray]] = {}
+    lips: dict[str, list[np.ndarray]] = {"outer_lip": [], "inner_lip": []}
     with zipfile.ZipFile(out / "crops.zip", "w", zipfile.ZIP_STORED) as zf:
         for n, rec in enumerate(picked):
             group = rec["group"]
@@ -51,16 +54,17 @@ def pack(args: argparse.Namespace) -> None:
                 folder = src / "crops" / group
                 arrays[group] = {k: np.load(folder / f"{k}.npy", mmap_mode="r") for k in ARRAYS}
             a, i = arrays[group], rec["index"]
-            ok, jpg = cv2.imencode(
-                ".jpg", np.ascontiguousarray(a["images"][i][..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, 92]
+            ok, encoded = cv2.imencode(
+                f".{args.format}", np.ascontiguousarray(a["images"][i][..., ::-1]), ENCODING[args.format]
             )
             ok2, png = cv2.imencode(".png", np.asarray(a["masks"][i]))
             assert ok and ok2
-            zf.writestr(f"{n:06d}.jpg", jpg.tobytes())
+            zf.writestr(f"{n:06d}.{args.format}", encoded.tobytes())
             zf.writestr(f"{n:06d}.png", png.tobytes())
-            buf = io.BytesIO()
-            np.savez(buf, outer_lip=np.asarray(a["outer_lip"][i]), inner_lip=np.asarray(a["inner_lip"][i]))
-            zf.writestr(f"{n:06d}.npz", buf.getvalue())
+            for key in lips:
+                lips[key].append(np.asarray(a[key][i]))
+    # One array per contour for the whole pack: a file per sample cost 0.8 KB of zip overhead each.
+    np.savez_compressed(out / "lips.npz", **{k: np.stack(v) for k, v in lips.items()})
     (out / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in picked))
     (out / "dataset.json").write_text((src / "dataset.json").read_text())
     if args.vgg:
@@ -94,16 +98,19 @@ def unpack(args: argparse.Namespace) -> None:
     for n, rec in enumerate(records):
         groups[f"{rec['split']}-{rec['identity']}"[:80]].append(n)
     manifest = []
+    lips = np.load(pack_dir / "lips.npz")
     with zipfile.ZipFile(pack_dir / "crops.zip") as zf:
+        image_names = {
+            int(name.split(".")[0]): name for name in zf.namelist() if name.endswith((".jpg", ".webp"))
+        }
         for group, members in groups.items():
             data: dict[str, list[np.ndarray]] = {k: [] for k in ARRAYS}
             for n in members:
-                jpg = np.frombuffer(zf.read(f"{n:06d}.jpg"), np.uint8)
-                data["images"].append(cv2.imdecode(jpg, cv2.IMREAD_COLOR)[..., ::-1])
+                encoded = np.frombuffer(zf.read(image_names[n]), np.uint8)
+                data["images"].append(cv2.imdecode(encoded, cv2.IMREAD_COLOR)[..., ::-1])
                 data["masks"].append(cv2.imdecode(np.frombuffer(zf.read(f"{n:06d}.png"), np.uint8), 0))
-                lips = np.load(io.BytesIO(zf.read(f"{n:06d}.npz")))
-                data["outer_lip"].append(lips["outer_lip"])
-                data["inner_lip"].append(lips["inner_lip"])
+                data["outer_lip"].append(lips["outer_lip"][n])
+                data["inner_lip"].append(lips["inner_lip"][n])
             folder = out / "crops" / group
             folder.mkdir(parents=True, exist_ok=True)
             for key, values in data.items():
@@ -121,7 +128,8 @@ def main() -> None:
     p = sub.add_parser("pack")
     p.add_argument("data")
     p.add_argument("out")
-    p.add_argument("--per-person", type=int, default=30)
+    p.add_argument("--per-person", type=int, default=30, help="0: every training sample")
+    p.add_argument("--format", choices=sorted(ENCODING), default="jpg")
     p.add_argument("--val-per-person", type=int, default=8)
     p.add_argument("--phase", type=float, default=0.0, help="offset of the picked frames, in spacings")
     p.add_argument("--vgg", default="")

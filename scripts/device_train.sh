@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Continue the default model on a GPU machine (the `device` tool) and bring its state back.
 #
-# Here, first:   python scripts/device_pack.py pack data/shared .devpack --per-person 72 \
+# Here, first:   python scripts/device_pack.py pack data/shared .devpack --per-person 0 --format webp \
 #                    --vgg ../shared/weights/vgg16_features_imagenet.safetensors
+#                (the whole training set, ~50 MiB; with the 10 MiB working tree it fits the 64)
 # Then, as the device command (carry: [".devpack"], timeout_s about 560):
-#                bash scripts/device_train.sh 7
+#                bash scripts/device_train.sh 8
 # What comes back under $OUT (at most 8 files, so each state travels as one tar):
 #   state_best.tar  the compact training state (G, EMA, both Ds, state.json, config.yaml) of the
 #                   checkpoint with the best trainer validation, when one beat the start
