@@ -55,6 +55,8 @@ def test_checkpoint_and_exact_resume(tiny_dataset, tmp_path):
     last = [r for r in log if r["step"] == 6 and "g/total" in r][0]
     last_split = [r for r in log_split if r["step"] == 6 and "g/total" in r][0]
     assert last["g/total"] == pytest.approx(last_split["g/total"], rel=1e-4)
+    # The share of wall time spent waiting for the loader, logged beside the step rate.
+    assert all(0 <= r["speed/data_wait_share"] <= 1 for r in log if "g/total" in r)
     # Adversarial terms switched on after the warm-up (2 steps in tiny.yaml).
     assert "g/adv_global" in last and "d/local" in last
     first_log = [r for r in log if r["step"] == 1 and "g/total" in r][0]

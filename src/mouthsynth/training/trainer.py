@@ -687,9 +687,13 @@ class Trainer:
         t0, s0 = time.perf_counter(), self.step
         target = max_steps
         val: dict[str, float] = {}
+        # Seconds spent waiting for the loader since the last log line: on a GPU this says
+        # whether more loader workers or a larger batch would buy speed.
+        waited, last_log, asked = 0.0, time.perf_counter(), time.perf_counter()
         while self.step < max_steps:
             loader = self._loader()
             for batch in loader:
+                waited += time.perf_counter() - asked
                 if max_minutes is not None:
                     run_share = (time.perf_counter() - t0) / max(max_minutes * 60, 1e-9)
                 else:
@@ -705,7 +709,11 @@ class Trainer:
                     rate = (self.step - s0) / max(time.perf_counter() - t0, 1e-9)
                     lrs = {"lr/generator": self.opt_G.param_groups[0]["lr"]}
                     lrs.update({f"lr/disc_{k}": o.param_groups[0]["lr"] for k, o in self.opt_D.items()})
-                    self._log({**scalars, **lrs, "speed/steps_per_s": rate})
+                    now = time.perf_counter()
+                    wait_share = waited / max(now - last_log, 1e-9)
+                    waited, last_log = 0.0, now
+                    speed = {"speed/steps_per_s": rate, "speed/data_wait_share": wait_share}
+                    self._log({**scalars, **lrs, **speed})
                     bar.set_postfix(
                         {k.split("/")[-1]: f"{v:.3f}" for k, v in scalars.items()} | {"it/s": f"{rate:.2f}"}
                     )
@@ -720,6 +728,7 @@ class Trainer:
                     self.save(val)
                 if self.step >= max_steps:
                     break
+                asked = time.perf_counter()
             else:
                 # The epoch ran out: the next one starts from a new permutation.
                 self.epoch += 1
