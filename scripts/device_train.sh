@@ -16,6 +16,8 @@
 # DEVICE=cpu runs the same script here (a rehearsal: it checks the imports and the plumbing).
 set -uo pipefail
 MINUTES="${1:-7}"
+shift || true
+# Any further arguments go to `mouthsynth train` (e.g. --set model.expansion=8: the state is widened).
 DEVICE="${DEVICE:-cuda}"
 BATCH="${BATCH:-64}"
 WORKERS="${WORKERS:-12}"
@@ -41,7 +43,7 @@ python3 -m mouthsynth.cli.main train --data data/device --out runs/device \
     --config configs/train_default.yaml --init-from "$INIT" \
     --device "$DEVICE" --max-minutes "$MINUTES" \
     --set train.batch_size="$BATCH" --set train.num_workers="$WORKERS" --set train.val_every=200 \
-    --set train.ckpt_every=200 --set train.log_every=20 --set train.keep_last=2 \
+    --set train.ckpt_every=200 --set train.log_every=20 --set train.keep_last=2 "$@" \
     2>&1 | tr '\r' '\n' | grep --line-buffered -v '%|' | tee "$OUT/train.log"
 status=${PIPESTATUS[0]}
 cp runs/device/metrics.jsonl "$OUT/" 2>/dev/null
