@@ -98,7 +98,8 @@ def unpack(args: argparse.Namespace) -> None:
     for n, rec in enumerate(records):
         groups[f"{rec['split']}-{rec['identity']}"[:80]].append(n)
     manifest = []
-    lips = np.load(pack_dir / "lips.npz")
+    with np.load(pack_dir / "lips.npz") as stored:  # read each array once, not once per sample
+        lips = {key: stored[key] for key in stored.files}
     with zipfile.ZipFile(pack_dir / "crops.zip") as zf:
         image_names = {
             int(name.split(".")[0]): name for name in zf.namelist() if name.endswith((".jpg", ".webp"))
