@@ -24,6 +24,7 @@ from mouthsynth.evaluation.evaluate import (
     load_samples,
 )
 from mouthsynth.geometry import MouthCrop
+from mouthsynth.inference.compositing import BorderMatch, match_border
 from mouthsynth.inference.onnx_generator import OnnxGenerator
 from mouthsynth.inference.synthesizer import default_model_path
 
@@ -71,6 +72,10 @@ class ValidationCrops:
                 for i in range(0, len(whites), BATCH)
             ]
         )
+
+    def with_border(self, fills, border: BorderMatch) -> list[np.ndarray]:
+        """Each fill with the paste-back's border colour correction against its own crop."""
+        return [match_border(f, c, border) for f, c in zip(fills, self.crops, strict=True)]
 
     def telea(self) -> list[np.ndarray]:
         return [get_baseline("telea")(w, s.mask) for w, s in zip(self.whites, self.samples, strict=True)]

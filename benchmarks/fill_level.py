@@ -17,7 +17,7 @@ import numpy as np
 from crop_variants import Scorer, ValidationCrops, parser_for
 
 from mouthsynth.config import load_config
-from mouthsynth.inference.compositing import border_match, match_border
+from mouthsynth.inference.compositing import border_match
 from mouthsynth.inference.onnx_generator import OnnxGenerator
 
 
@@ -49,7 +49,7 @@ def main() -> None:
     print(oracle.row("true mean colour (Telea's too), hard", oracle.scores(with_true_mean(fills, crops))))
 
     def bordered(levels):
-        return scorer.scores([match_border(f, c, border) for f, c in zip(levels, crops.crops, strict=True)])
+        return scorer.scores(crops.with_border(levels, border))
 
     for offset in map(float, args.offsets.split(",")):
         shifted = [np.clip(f.astype(np.float32) + offset, 0, 255).astype(np.uint8) for f in fills]

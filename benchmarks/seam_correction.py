@@ -16,7 +16,7 @@ from pathlib import Path
 
 from crop_variants import Scorer, ValidationCrops, parser_for
 
-from mouthsynth.inference.compositing import BorderMatch, match_border
+from mouthsynth.inference.compositing import BorderMatch
 from mouthsynth.inference.onnx_generator import OnnxGenerator
 
 
@@ -37,11 +37,7 @@ def main() -> None:
     scorer = Scorer(crops)
     print(Scorer.header("correction"))
     for name, border in settings.items():
-        corrected = (
-            fills
-            if border is None
-            else [match_border(f, c, border) for f, c in zip(fills, crops.crops, strict=True)]
-        )
+        corrected = fills if border is None else crops.with_border(fills, border)
         print(scorer.row(name, scorer.scores(corrected)), flush=True)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from crop_variants import Scorer, ValidationCrops, parser_for
 
 from mouthsynth.config import load_config
-from mouthsynth.inference.compositing import border_match, match_border
+from mouthsynth.inference.compositing import border_match
 from mouthsynth.inference.onnx_generator import OnnxGenerator
 
 
@@ -36,7 +36,7 @@ def main() -> None:
     scorer = Scorer(crops)
 
     def bordered(fills):
-        return scorer.scores([match_border(f, c, border) for f, c in zip(fills, crops.crops, strict=True)])
+        return scorer.scores(crops.with_border(fills, border))
 
     print(Scorer.header("model run at"))
     print(scorer.row("128 px (as evaluated)", bordered(crops.fill(generator, crops.whites, crops.masks))))
