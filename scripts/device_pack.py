@@ -73,9 +73,9 @@ def pack(args: argparse.Namespace) -> None:
         from mouthsynth.nets.vgg import VGGFeatures
 
         # Only the layers the perceptual loss runs (up to relu5_1): conv5_2/5_3 would be 9 MiB.
-        name = "vgg19" if "features.16.weight" in load_file(args.vgg) else "vgg16"
-        needed = set(VGGFeatures(name).state_dict())
-        tensors = {k: v.half() for k, v in load_file(args.vgg).items() if k in needed}
+        weights = load_file(args.vgg)
+        needed = set(VGGFeatures("vgg19" if "features.16.weight" in weights else "vgg16").state_dict())
+        tensors = {k: v.half() for k, v in weights.items() if k in needed}
         save_file(tensors, str(out / Path(args.vgg).name))
     if args.state:
         import shutil
