@@ -113,6 +113,11 @@ def test_init_from_continues_the_state_with_a_discriminator_warm_up(tiny_dataset
     continued = list(cont._loader().batch_sampler)
     cont.epoch = 0
     assert continued != list(cont._loader().batch_sampler)
+    # A second continuation from the same state, after an unexported one, draws further on.
+    again = Trainer(
+        tiny("train.stream_offset=100"), tiny_dataset, tmp_path / "again", progress=False, init_from=state
+    )
+    assert (again.step, again.epoch) == (3, 103)
     for a, b in zip(first.ema.model.state_dict().values(), cont.ema.model.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     # Without them (a state recovered from an export): fresh Ds train alone for a few steps.

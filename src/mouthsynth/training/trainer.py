@@ -314,7 +314,7 @@ class Trainer:
         # The state's step numbers its first epoch: it grows by hundreds of steps between
         # states, a continuation by a few epochs, so no two continuations share an epoch (arms
         # branched from one state do, which keeps their comparison fair).
-        self.epoch, self.offset = self.step, 0
+        self.epoch, self.offset = self.step + self.cfg.train.stream_offset, 0
         if any(f"disc_{k}" not in loaded for k in self.Ds):
             self.disc_warmup_until = self.step + self.cfg.train.disc_warmup_steps
         self.init_info = {"from": str(folder), "step": self.step, "loaded": loaded}
