@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -14,7 +15,9 @@ from typer.testing import CliRunner
 from mouthsynth.cli.main import app
 from mouthsynth.config import load_config
 from mouthsynth.errors import ConfigError, InputError
+from mouthsynth.export.onnx_export import model_card
 from mouthsynth.training import checkpoint as ckpt
+from mouthsynth.training.state import state_from_checkpoint
 from mouthsynth.training.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -140,6 +143,13 @@ def test_perceptual_records_its_backbone(tiny_dataset, tmp_path):
     assert info["perceptual_net"] == "vgg16" and len(info["perceptual_sha256"]) == 64
     assert "vgg16" in (tmp_path / "run" / "config.yaml").read_text()
     assert trainer.perceptual is not None
+    # A checkpoint copied out of its run folder, and its compact state, still name the backbone
+    # in the exported card (the shipped card once said null for a copied checkpoint).
+    moved = shutil.copytree(trainer.save(), tmp_path / "moved")
+    state = state_from_checkpoint(moved, tmp_path / "state")
+    for folder in (moved, state):
+        card = model_card(trainer.cfg, folder)
+        assert (card["perceptual_net"], card["perceptual_sha256"]) == ("vgg16", info["perceptual_sha256"])
 
 
 def test_cli_rejects_bad_config_keys_and_values(tiny_dataset, tmp_path):

@@ -149,8 +149,9 @@ def model_card(cfg, checkpoint: Path, extra: dict | None = None) -> dict:
                 "gan_mode",
             )
         },
-        "perceptual_net": run.get("perceptual_net"),
-        "perceptual_sha256": run.get("perceptual_sha256"),
+        # The run folder's record, else the checkpoint's or state's own (a copied checkpoint).
+        "perceptual_net": run.get("perceptual_net", state.get("perceptual_net")),
+        "perceptual_sha256": run.get("perceptual_sha256", state.get("perceptual_sha256")),
         "validation": state.get("metrics", {}),
         "config_digest": cfg.digest(),
     }

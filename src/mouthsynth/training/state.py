@@ -131,6 +131,7 @@ def state_from_checkpoint(checkpoint: Path, folder: Path, info: dict | None = No
         "step": meta["step"],
         "metrics": meta.get("metrics", {}),
         "from_checkpoint": checkpoint.name,
+        **{k: meta[k] for k in ("perceptual_net", "perceptual_sha256") if k in meta},
         **(info or {}),
     }
     saved = save_state(folder, {k: _Weights(v) for k, v in modules.items()}, record)

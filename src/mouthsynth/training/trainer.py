@@ -338,12 +338,19 @@ class Trainer:
             )
         return text
 
+    def perceptual_info(self) -> dict:
+        """Which perceptual backbone trained the generator (recorded in the run and in every
+        checkpoint, so a checkpoint or state moved out of its run folder still tells export)."""
+        return {
+            "perceptual_net": self.cfg.losses.perceptual_net if self.perceptual else None,
+            "perceptual_sha256": self.perceptual_sha256,
+        }
+
     def _write_config(self) -> None:
         (self.run_dir / "config.yaml").write_text(self.config_yaml())
         info = {
-            "perceptual_net": self.cfg.losses.perceptual_net if self.perceptual else None,
+            **self.perceptual_info(),
             "perceptual_weights": self.cfg.losses.perceptual_weights or None,
-            "perceptual_sha256": self.perceptual_sha256,
             "train_samples": len(self.train_set),
             "val_samples": len(self.val_set),
             "config_digest": self.cfg.digest(),
@@ -625,6 +632,7 @@ class Trainer:
             "metrics": val or {},
             "disc_warmup_until": self.disc_warmup_until,
             "init_info": self.init_info,
+            **self.perceptual_info(),
         }
         path = ckpt.save_checkpoint(
             self.run_dir,
