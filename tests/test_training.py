@@ -145,11 +145,22 @@ def test_perceptual_records_its_backbone(tiny_dataset, tmp_path):
     assert trainer.perceptual is not None
     # A checkpoint copied out of its run folder, and its compact state, still name the backbone
     # in the exported card (the shipped card once said null for a copied checkpoint).
-    moved = shutil.copytree(trainer.save(), tmp_path / "moved")
+    saved = trainer.save()
+    moved = shutil.copytree(saved, tmp_path / "moved")
     state = state_from_checkpoint(moved, tmp_path / "state")
     for folder in (moved, state):
         card = model_card(trainer.cfg, folder)
         assert (card["perceptual_net"], card["perceptual_sha256"]) == ("vgg16", info["perceptual_sha256"])
+    # A checkpoint from before checkpoints named it, in its run folder: the state that
+    # `export --state-out` writes takes the backbone from the card.
+    meta = json.loads((saved / "state.json").read_text())
+    del meta["perceptual_net"], meta["perceptual_sha256"]
+    (saved / "state.json").write_text(json.dumps(meta))
+    args = ["export", str(saved), "-o", str(tmp_path / "m.onnx"), "--state-out", str(tmp_path / "shipped")]
+    result = CliRunner().invoke(app, [*args, "--shipped-note", "best on val"])
+    assert result.exit_code == 0, result.output
+    shipped = json.loads((tmp_path / "shipped" / "state.json").read_text())
+    assert (shipped["perceptual_net"], shipped["shipped_model_step"]) == ("vgg16", meta["step"])
 
 
 def test_cli_rejects_bad_config_keys_and_values(tiny_dataset, tmp_path):

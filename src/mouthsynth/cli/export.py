@@ -60,7 +60,9 @@ def command(
         if state_out is not None:
             from mouthsynth.training.state import state_from_checkpoint
 
-            state_from_checkpoint(weights.parent, state_out, shipped)
+            # The state names the backbone its card names, whichever record the card came from.
+            backbone = {k: info[k] for k in ("perceptual_net", "perceptual_sha256") if info.get(k)}
+            state_from_checkpoint(weights.parent, state_out, {**backbone, **(shipped or {})})
             console.print(f"wrote the training state {state_out}")
         console.print(
             f"wrote {out} ({result['bytes'] / 1e6:.2f} MB, ONNX Runtime vs PyTorch max abs diff "
