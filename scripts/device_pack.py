@@ -70,11 +70,11 @@ def pack(args: argparse.Namespace) -> None:
     if args.vgg:
         from safetensors.torch import load_file, save_file
 
-        from mouthsynth.nets.vgg import VGGFeatures
+        from mouthsynth.nets.vgg import VGGFeatures, vgg_layout
 
         # Only the layers the perceptual loss runs (up to relu5_1): conv5_2/5_3 would be 9 MiB.
         weights = load_file(args.vgg)
-        needed = set(VGGFeatures("vgg19" if "features.16.weight" in weights else "vgg16").state_dict())
+        needed = set(VGGFeatures(vgg_layout(weights)).state_dict())
         tensors = {k: v.half() for k, v in weights.items() if k in needed}
         save_file(tensors, str(out / Path(args.vgg).name))
     if args.state:

@@ -115,14 +115,19 @@ class Backbone:
     sha256: str | None
 
 
+def vgg_layout(state_dict) -> str:
+    """Which VGG a features state dict is: VGG19 has conv3_4 at ``features.16``, where VGG16
+    has a max-pool."""
+    return "vgg19" if "features.16.weight" in state_dict else "vgg16"
+
+
 def resolve_perceptual_net(name: str, configured: str | Path | None = None) -> str:
     """'auto' -> vgg19 where its ImageNet weights are found (the design's network), else vgg16;
-    logs the choice. A configured file decides by its own layout (VGG19 has conv3_4 =
-    ``features.16``, where VGG16 has a max-pool)."""
+    logs the choice. A configured file decides by its own layout (``vgg_layout``)."""
     if name != "auto":
         return name
     if configured and Path(configured).is_file():
-        chosen = "vgg19" if "features.16.weight" in read_state_dict(Path(configured)) else "vgg16"
+        chosen = vgg_layout(read_state_dict(Path(configured)))
     elif find_weights(FILE_NAMES["vgg19"], configured):
         chosen = "vgg19"
     elif find_weights(FILE_NAMES["vgg16"], configured):
