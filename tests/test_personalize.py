@@ -76,6 +76,8 @@ def test_fitting_improves_l1_on_held_out_frames(personal, split_clip, tmp_path):
     assert card["frames_used"] == personal.frames >= 20
     assert card["sources"] == [str(split_clip["fit"])]
     assert card["base_model"]["sha256"] and card["backbone"] == "none"
+    # Trained without a perceptual term (losses.perceptual=0): the card names no backbone.
+    assert (personal.card["perceptual_net"], personal.card["perceptual_sha256"]) == (None, None)
     assert personal.card_path.is_file()
 
 

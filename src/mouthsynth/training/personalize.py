@@ -419,8 +419,7 @@ def _export(
         {
             "name": "mouthsynth generator, personalised",
             "steps": int(info["step"]) + steps,
-            "perceptual_net": cfg.losses.perceptual_net if cfg.losses.perceptual > 0 else None,
-            "perceptual_sha256": trainer.perceptual_sha256,
+            **trainer.perceptual_info(),
             "personalised": {
                 "base_model": {
                     "path": str(shipped),
