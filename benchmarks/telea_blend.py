@@ -29,6 +29,21 @@ def edge_distance(mask: np.ndarray) -> np.ndarray:
     return cv2.distanceTransform((mask > 0).astype(np.uint8), cv2.DIST_L2, 5)
 
 
+def band_ratio(model_error: np.ndarray, telea_error: np.ndarray, band: np.ndarray, people: np.ndarray) -> str:
+    """Model over Telea L1 inside ``band``, each person with pixels there weighing the same."""
+    means = []
+    for person in sorted(set(people)):
+        inside = band[people == person]
+        if inside.any():
+            means.append(
+                (model_error[people == person][inside].mean(), telea_error[people == person][inside].mean())
+            )
+    if not means:
+        return "none"
+    model, telea = np.mean(means, axis=0)
+    return f"{model / telea:.3f}x ({len(means)} people)"
+
+
 def main() -> None:
     parser = parser_for(__doc__)
     parser.add_argument("--bands", default="1,2,3,4", help="Edge bands (px), comma-separated.")
@@ -48,26 +63,13 @@ def main() -> None:
     telea_error = np.abs(telea - truth).mean(-1)
     for lo, hi in zip(DISTANCE_BINS[:-1], DISTANCE_BINS[1:], strict=True):
         band = (distances > lo) & (distances <= hi)
-        cells = []
-        for chosen in (crops.is_video, ~crops.is_video):
-            per_person = []
-            for person in sorted(set(crops.people[chosen])):
-                inside = band[crops.people == person]
-                if inside.any():
-                    per_person.append(
-                        (
-                            model_error[crops.people == person][inside].mean(),
-                            telea_error[crops.people == person][inside].mean(),
-                        )
-                    )
-            if not per_person:
-                cells.append("none")
-                continue
-            m, t = np.array(per_person).mean(0)
-            cells.append(f"{m / t:.3f}x ({len(per_person)} people)")
+        cells = [
+            band_ratio(model_error[chosen], telea_error[chosen], band[chosen], crops.people[chosen])
+            for chosen in (crops.is_video, ~crops.is_video)
+        ]
         print(f"| {lo}-{hi} | {cells[0]} | {cells[1]} |", flush=True)
 
-    scorer = Scorer(crops)
+    scorer = Scorer(crops, telea=list(telea))  # the Telea fills made above, not made again
 
     def show(name: str, mixed: np.ndarray) -> None:
         print(scorer.row(name, scorer.scores(mixed)), flush=True)
