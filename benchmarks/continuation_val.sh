@@ -5,6 +5,8 @@
 # full-resolution figures that decide an export, then the mouth-motion transfer's wide "O" pair
 # (validation drivers), the pair a fill most easily loses (continuation 24's step 18,500 read it at
 # 0.66 where 0.8 is asked), so a candidate that breaks it is seen before it is chosen.
+# The pair reads to about +-0.02: the shipped ONNX and its re-export from the committed state,
+# equal to 9e-7, read 0.83 and 0.81 (continuation 25).
 #   benchmarks/continuation_val.sh NAME CHECKPOINT [OUT_DIR]   e.g. x100 runs/cont14a/checkpoints/step_0010500
 set -euo pipefail
 cd "$(dirname "$0")/.."
