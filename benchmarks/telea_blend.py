@@ -33,11 +33,10 @@ def band_ratio(model_error: np.ndarray, telea_error: np.ndarray, band: np.ndarra
     """Model over Telea L1 inside ``band``, each person with pixels there weighing the same."""
     means = []
     for person in sorted(set(people)):
-        inside = band[people == person]
+        own = people == person
+        inside = band[own]
         if inside.any():
-            means.append(
-                (model_error[people == person][inside].mean(), telea_error[people == person][inside].mean())
-            )
+            means.append((model_error[own][inside].mean(), telea_error[own][inside].mean()))
     if not means:
         return "none"
     model, telea = np.mean(means, axis=0)
