@@ -136,6 +136,39 @@ def test_init_from_continues_the_state_with_a_discriminator_warm_up(tiny_dataset
     assert "g/adv_global" in steps[6]
 
 
+def test_a_continuation_ramps_its_learning_rates_from_the_restart(tiny_dataset, tmp_path):
+    from mouthsynth.training.schedule import restart_ramp_scale
+
+    assert restart_ramp_scale(1, 0) == 1.0 and restart_ramp_scale(5, 4) == 1.0
+    first = Trainer(tiny(), tiny_dataset, tmp_path / "first", progress=False)
+    first.fit(3)
+    state = state_from_checkpoint(tmp_path / "first" / "checkpoints" / "step_0000003", tmp_path / "state")
+    cont = Trainer(
+        tiny("train.restart_ramp_steps=4", "train.lr=1e-3", "train.lr_d=5e-4"),
+        tiny_dataset,
+        tmp_path / "cont",
+        progress=False,
+        init_from=state,
+    )
+    cont.fit(5)
+    # Resumed mid-ramp from its checkpoint, the run goes on up the same ramp.
+    resumed = Trainer(
+        tiny("train.restart_ramp_steps=4", "train.lr=1e-3", "train.lr_d=5e-4"),
+        tiny_dataset,
+        tmp_path / "cont",
+        progress=False,
+        resume=True,
+    )
+    assert resumed.restart_step == 3
+    resumed.fit(9)
+    log = [json.loads(line) for line in (tmp_path / "cont" / "metrics.jsonl").read_text().splitlines()]
+    rates = {r["step"]: (r["lr/generator"], r["lr/disc_global"]) for r in log if "lr/generator" in r}
+    for step, share in ((4, 0.25), (5, 0.5), (6, 0.75), (7, 1.0), (9, 1.0)):
+        assert rates[step] == pytest.approx((1e-3 * share, 5e-4 * share)), step
+    # A run from scratch has no restart to ramp from: the full rates at once.
+    assert first.restart_step is None
+
+
 def test_cli_init_from_with_a_time_budget(tiny_dataset, tmp_path):
     first = Trainer(tiny(), tiny_dataset, tmp_path / "first", progress=False)
     first.fit(3)

@@ -162,6 +162,9 @@ class TrainConfig:
     # After --init-from a state without discriminators (or whose discriminators do not fit), the
     # new discriminators train alone for these steps before the generator hears from them.
     disc_warmup_steps: int = 200
+    # After --init-from (the committed state holds no optimiser moments), every learning rate
+    # ramps linearly from 1/N to its set value over these first N steps; 0 = the full rate at once.
+    restart_ramp_steps: int = 0
     max_steps: int = 100_000
     # The last this share of a run (of --max-minutes; without a time limit, of its steps to
     # max_steps) lowers every learning rate along a half cosine to anneal_floor x the set rate,
@@ -413,6 +416,7 @@ def _validate(cfg: Config) -> None:
         ("train.batch_size", cfg.train.batch_size >= 1, "must be >= 1"),
         ("train.lr", cfg.train.lr > 0, "must be > 0"),
         ("train.warmup_steps", cfg.train.warmup_steps >= 0, "must be >= 0"),
+        ("train.restart_ramp_steps", cfg.train.restart_ramp_steps >= 0, "must be >= 0"),
         ("train.ema_decay", 0.0 <= cfg.train.ema_decay < 1.0, "must be in [0, 1)"),
         ("train.anneal_fraction", 0.0 <= cfg.train.anneal_fraction <= 1.0, "must be in [0, 1]"),
         ("train.anneal_floor", 0.0 <= cfg.train.anneal_floor <= 1.0, "must be in [0, 1]"),

@@ -1,4 +1,5 @@
-"""Learning-rate scale over a run: constant, then a half-cosine anneal over its last share."""
+"""Learning-rate scale over a run: a linear ramp after a restart with fresh optimisers, constant,
+then a half-cosine anneal over its last share."""
 
 from __future__ import annotations
 
@@ -14,3 +15,13 @@ def anneal_scale(progress: float, fraction: float, floor: float) -> float:
     if into <= 0.0:
         return 1.0
     return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * into))
+
+
+def restart_ramp_scale(steps_since_restart: int, ramp_steps: int) -> float:
+    """The factor on the set learning rates ``steps_since_restart`` steps (1 = the first) after a
+    continuation began with fresh optimisers: ``k / ramp_steps`` up to 1. Fresh Adam moments make
+    every parameter's first steps about the full rate whatever its gradient's scale; the ramp
+    lets the moments settle before the weights move that far."""
+    if ramp_steps <= 0:
+        return 1.0
+    return min(max(steps_since_restart, 1) / ramp_steps, 1.0)

@@ -40,7 +40,7 @@ from mouthsynth.nets.discriminator import PatchDiscriminator, build_discriminato
 from mouthsynth.nets.generator import build_generator
 from mouthsynth.training import checkpoint as ckpt
 from mouthsynth.training.ema import EMA
-from mouthsynth.training.schedule import anneal_scale
+from mouthsynth.training.schedule import anneal_scale, restart_ramp_scale
 
 ADVERSARIAL_TERMS = ("adv_global", "adv_local", "fm_global", "fm_local")
 
@@ -275,6 +275,8 @@ class Trainer:
         self.best: float | None = None
         # Steps before which the G step ignores the discriminators (fresh Ds after --init-from).
         self.disc_warmup_until = 0
+        # The step a continuation began with fresh optimisers (--init-from): the rates ramp from it.
+        self.restart_step: int | None = None
         self.init_info: dict = {}
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if init_from is not None and not resume:
@@ -287,6 +289,7 @@ class Trainer:
             self.step, self.epoch, self.offset = state["step"], state["epoch"], state["offset"]
             self.best = state.get("best")
             self.disc_warmup_until = state.get("disc_warmup_until", 0)
+            self.restart_step = state.get("restart_step")
             self.init_info = state.get("init_info", {})
         if self.is_main:
             self._write_config()
@@ -309,6 +312,7 @@ class Trainer:
         if "generator_ema" not in loaded:
             self.ema.model.load_state_dict(self.G.state_dict())
         self.step = int(info["step"])
+        self.restart_step = self.step
         # The data stream goes on too: a continuation that restarted at epoch 0 would replay the
         # same draws and augmentations every time (each CPU session covers about two epochs).
         # The state's step numbers its first epoch: it grows by hundreds of steps between
@@ -631,6 +635,7 @@ class Trainer:
             "best": self.best,
             "metrics": val or {},
             "disc_warmup_until": self.disc_warmup_until,
+            "restart_step": self.restart_step,
             "init_info": self.init_info,
             **self.perceptual_info(),
         }
@@ -656,7 +661,7 @@ class Trainer:
             return self._fit(max_steps, max_minutes, flag)
 
     def _scale_learning_rates(self, scale: float) -> None:
-        """Every optimiser at ``scale`` x its configured rate (``train.anneal_*``)."""
+        """Every optimiser at ``scale`` x its configured rate (``train.anneal_*``, the restart ramp)."""
         self.opt_G.param_groups[0]["lr"] = self.cfg.train.lr * scale
         for opt in self.opt_D.values():
             opt.param_groups[0]["lr"] = self.cfg.train.lr_d * scale
@@ -706,7 +711,10 @@ class Trainer:
                     run_share = (time.perf_counter() - t0) / max(max_minutes * 60, 1e-9)
                 else:
                     run_share = (self.step + 1 - s0) / max(target - s0, 1)  # this step's share
-                self._scale_learning_rates(anneal_scale(run_share, cfg.anneal_fraction, cfg.anneal_floor))
+                scale = anneal_scale(run_share, cfg.anneal_fraction, cfg.anneal_floor)
+                if self.restart_step is not None:
+                    scale *= restart_ramp_scale(self.step + 1 - self.restart_step, cfg.restart_ramp_steps)
+                self._scale_learning_rates(scale)
                 scalars = self.train_step(batch)
                 self.offset += batch["input"].shape[0]
                 last = scalars
