@@ -143,22 +143,10 @@ def test_a_continuation_ramps_its_learning_rates_from_the_restart(tiny_dataset, 
     first = Trainer(tiny(), tiny_dataset, tmp_path / "first", progress=False)
     first.fit(3)
     state = state_from_checkpoint(tmp_path / "first" / "checkpoints" / "step_0000003", tmp_path / "state")
-    cont = Trainer(
-        tiny("train.restart_ramp_steps=4", "train.lr=1e-3", "train.lr_d=5e-4"),
-        tiny_dataset,
-        tmp_path / "cont",
-        progress=False,
-        init_from=state,
-    )
-    cont.fit(5)
+    ramped = tiny("train.restart_ramp_steps=4", "train.lr=1e-3", "train.lr_d=5e-4")
+    Trainer(ramped, tiny_dataset, tmp_path / "cont", progress=False, init_from=state).fit(5)
     # Resumed mid-ramp from its checkpoint, the run goes on up the same ramp.
-    resumed = Trainer(
-        tiny("train.restart_ramp_steps=4", "train.lr=1e-3", "train.lr_d=5e-4"),
-        tiny_dataset,
-        tmp_path / "cont",
-        progress=False,
-        resume=True,
-    )
+    resumed = Trainer(ramped, tiny_dataset, tmp_path / "cont", progress=False, resume=True)
     assert resumed.restart_step == 3
     resumed.fit(9)
     log = [json.loads(line) for line in (tmp_path / "cont" / "metrics.jsonl").read_text().splitlines()]
