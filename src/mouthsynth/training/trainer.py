@@ -275,8 +275,6 @@ class Trainer:
         self.best: float | None = None
         # Steps before which the G step ignores the discriminators (fresh Ds after --init-from).
         self.disc_warmup_until = 0
-        # The step a continuation began with fresh optimisers (--init-from): the rates ramp from it.
-        self.restart_step: int | None = None
         self.init_info: dict = {}
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if init_from is not None and not resume:
@@ -289,7 +287,6 @@ class Trainer:
             self.step, self.epoch, self.offset = state["step"], state["epoch"], state["offset"]
             self.best = state.get("best")
             self.disc_warmup_until = state.get("disc_warmup_until", 0)
-            self.restart_step = state.get("restart_step")
             self.init_info = state.get("init_info", {})
         if self.is_main:
             self._write_config()
@@ -312,7 +309,6 @@ class Trainer:
         if "generator_ema" not in loaded:
             self.ema.model.load_state_dict(self.G.state_dict())
         self.step = int(info["step"])
-        self.restart_step = self.step
         # The data stream goes on too: a continuation that restarted at epoch 0 would replay the
         # same draws and augmentations every time (each CPU session covers about two epochs).
         # The state's step numbers its first epoch: it grows by hundreds of steps between
@@ -322,6 +318,12 @@ class Trainer:
         if any(f"disc_{k}" not in loaded for k in self.Ds):
             self.disc_warmup_until = self.step + self.cfg.train.disc_warmup_steps
         self.init_info = {"from": str(folder), "step": self.step, "loaded": loaded}
+
+    @property
+    def restart_step(self) -> int | None:
+        """The step a continuation began at with fresh optimisers (--init-from; kept through
+        --resume in ``init_info``): the learning rates ramp from it. None for a run from scratch."""
+        return self.init_info.get("step")
 
     # --- bookkeeping --------------------------------------------------------------------
     def _modules(self) -> dict[str, nn.Module]:
@@ -635,7 +637,6 @@ class Trainer:
             "best": self.best,
             "metrics": val or {},
             "disc_warmup_until": self.disc_warmup_until,
-            "restart_step": self.restart_step,
             "init_info": self.init_info,
             **self.perceptual_info(),
         }
