@@ -244,6 +244,27 @@ def test_validation_measures_the_ema_generators_own_batchnorm_statistics(tiny_da
         assert torch.equal(a, b)
 
 
+def test_batchnorm_statistics_can_be_measured_on_the_crops_inference_cuts(tiny_dataset, tmp_path):
+    from mouthsynth.data.dataset import MouthDataset
+
+    def first_batch(*overrides):
+        trainer = Trainer(tiny(*overrides), tiny_dataset, tmp_path / "run", progress=False)
+        return trainer, next(iter(trainer._bn_batches()))
+
+    augmented_trainer, augmented = first_batch()
+    trainer, plain = first_batch("train.bn_augment=false")
+    cfg = trainer.cfg
+    unaugmented = MouthDataset(tiny_dataset, "train", cfg.data.size, cfg.data, cfg.geometry, False)
+    sides = {x.shape[-1] for x in (augmented, plain)}
+    assert len(sides) == 1  # the same draw of crop side and samples, only the augmentation differs
+    # Each input of the plain batch is one the dataset cuts without augmentation, at that side.
+    side = plain.shape[-1]
+    crops = torch.stack([unaugmented[(i, side)]["input"] for i in range(len(unaugmented))])
+    for x in plain:
+        assert (crops - x).abs().flatten(1).amax(1).min() < 1e-6
+    assert any((crops - x).abs().flatten(1).amax(1).min() > 1e-3 for x in augmented)
+
+
 def _signal_at(trainer, step, *signals):
     """Make ``trainer`` receive ``signals`` during its step ``step``."""
     import os

@@ -186,6 +186,9 @@ class TrainConfig:
     # BN"). Otherwise they are the live generator's over its last ~10 batches, a draw that moved
     # validation L1 by +-0.005 between neighbouring checkpoints. 0 = keep the copied statistics.
     bn_batches: int = 50
+    # Whether those batches carry the training augmentation (jitter of colour, scale, rotation,
+    # position) or are the crops as inference cuts them; the statistics serve inference.
+    bn_augment: bool = True
     # Added to the first epoch of an --init-from run. A continuation from a state that an earlier,
     # unexported continuation already trained from would otherwise replay that run's draws.
     stream_offset: int = 0

@@ -509,11 +509,18 @@ class Trainer:
 
     def _bn_batches(self) -> Iterator[torch.Tensor]:
         """The generator inputs of ``train.bn_batches`` training batches, the same every time:
-        a fixed epoch of their own, the training augmentation and crop sides."""
+        a fixed epoch of their own, the training crop sides, with the training augmentation
+        or (``train.bn_augment: false``) as inference cuts the crops."""
         if not hasattr(self, "_bn_set"):
             cfg = self.cfg
             self._bn_set = MouthDataset(
-                self.train_set.root, "train", cfg.data.size, cfg.data, cfg.geometry, True, cfg.data.seed + 1
+                self.train_set.root,
+                "train",
+                cfg.data.size,
+                cfg.data,
+                cfg.geometry,
+                cfg.train.bn_augment,
+                cfg.data.seed + 1,
             )
         sampler = EpochBatches(
             len(self._bn_set),
