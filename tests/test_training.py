@@ -251,7 +251,7 @@ def test_batchnorm_statistics_can_be_measured_on_the_crops_inference_cuts(tiny_d
         trainer = Trainer(tiny(*overrides), tiny_dataset, tmp_path / "run", progress=False)
         return trainer, next(iter(trainer._bn_batches()))
 
-    augmented_trainer, augmented = first_batch()
+    _, augmented = first_batch()
     trainer, plain = first_batch("train.bn_augment=false")
     cfg = trainer.cfg
     unaugmented = MouthDataset(tiny_dataset, "train", cfg.data.size, cfg.data, cfg.geometry, False)
