@@ -274,3 +274,25 @@ def test_init_from_a_narrower_state_widens_the_encoder(tiny_dataset, tmp_path):
     # A smaller generator than the state's is an error naming the file.
     with pytest.raises(ModelError, match="generator.safetensors"):
         Trainer(tiny("model.expansion=2"), tiny_dataset, tmp_path / "small", progress=False, init_from=state)
+
+
+def test_init_from_a_state_with_narrower_discriminators_warms_up_fresh_ones(tiny_dataset, tmp_path):
+    first = Trainer(tiny(), tiny_dataset, tmp_path / "first", progress=False)
+    first.fit(3)
+    state = state_from_checkpoint(tmp_path / "first" / "checkpoints" / "step_0000003", tmp_path / "state")
+    channels = first.cfg.model.disc_channels
+    wide = Trainer(
+        tiny(f"model.disc_channels={channels * 2}", "train.disc_warmup_steps=2"),
+        tiny_dataset,
+        tmp_path / "wide",
+        progress=False,
+        init_from=state,
+    )
+    # The generators continue; the discriminators of the other width start fresh and train alone.
+    assert wide.init_info["loaded"] == ["generator", "generator_ema"]
+    assert wide.step == 3 and wide.disc_warmup_until == 5
+    for a, b in zip(first.ema.model.state_dict().values(), wide.ema.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    assert sum(p.numel() for p in wide.Ds["global"].parameters()) > sum(
+        p.numel() for p in first.Ds["global"].parameters()
+    )

@@ -78,7 +78,8 @@ def load_state(
     """Load every module whose weights the state holds; returns (info, names loaded). A module
     the state lacks (e.g. a discriminator the earlier run did not build) keeps its fresh weights;
     weights that do not fit the network are an error naming the file. ``adapt(name, tensors,
-    module)``, where given, may reshape the tensors to fit first (a wider generator)."""
+    module)``, where given, may reshape the tensors to fit first (a wider generator), or return
+    None to keep the module's fresh weights (a discriminator of another width)."""
     folder = Path(folder)
     info = read_state_info(folder)
     loaded = []
@@ -93,6 +94,8 @@ def load_state(
         try:
             if adapt is not None:
                 tensors = adapt(name, tensors, module)
+                if tensors is None:
+                    continue
             # load_state_dict copies into the module's own tensors: float16 comes back as float32.
             module.load_state_dict(tensors, strict=True)
         except (RuntimeError, ValueError) as exc:

@@ -299,13 +299,20 @@ class Trainer:
         from mouthsynth.nets.widen import widen_to_fit
         from mouthsynth.training.state import load_state
 
-        def widen_generators(name, tensors, module):
+        def fit(name, tensors, module):
             # A state of a smaller width or expansion continues at this run's size, its output unchanged.
-            return widen_to_fit(tensors, module) if name.startswith("generator") else tensors
+            if name.startswith("generator"):
+                return widen_to_fit(tensors, module)
+            # A discriminator of another width (disc_channels, layers) starts fresh and warms up.
+            own = module.state_dict()
+            if tensors.keys() != own.keys() or any(tensors[k].shape != own[k].shape for k in own):
+                print(f"{name}: the state's weights do not fit this run's; a fresh one trains alone first")
+                return None
+            return tensors
 
         modules = {"generator": self.G, "generator_ema": self.ema.model}
         modules.update({f"disc_{k}": d for k, d in self.Ds.items()})
-        info, loaded = load_state(folder, modules, adapt=widen_generators)
+        info, loaded = load_state(folder, modules, adapt=fit)
         if "generator_ema" not in loaded:
             self.ema.model.load_state_dict(self.G.state_dict())
         self.step = int(info["step"])
