@@ -296,3 +296,31 @@ def test_init_from_a_state_with_narrower_discriminators_warms_up_fresh_ones(tiny
     assert sum(p.numel() for p in wide.Ds["global"].parameters()) > sum(
         p.numel() for p in first.Ds["global"].parameters()
     )
+    # While they warm up the generator stands still; after it, it trains again.
+    fresh_disc = {k: v.clone() for k, v in wide.Ds["local"].state_dict().items()}
+    wide.fit(5)
+    for a, b in zip(first.G.state_dict().values(), wide.G.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    assert any(not torch.equal(fresh_disc[k], v) for k, v in wide.Ds["local"].state_dict().items())
+    wide.fit(6)
+    assert any(
+        not torch.equal(a, b)
+        for a, b in zip(first.G.state_dict().values(), wide.G.state_dict().values(), strict=True)
+    )
+    # The older recipe, reconstruction losses alone during the warm-up, stays a setting.
+    moving = Trainer(
+        tiny(
+            f"model.disc_channels={channels * 2}",
+            "train.disc_warmup_steps=2",
+            "train.disc_warmup_frozen_generator=false",
+        ),
+        tiny_dataset,
+        tmp_path / "moving",
+        progress=False,
+        init_from=state,
+    )
+    moving.fit(4)
+    assert any(
+        not torch.equal(a, b)
+        for a, b in zip(first.G.state_dict().values(), moving.G.state_dict().values(), strict=True)
+    )

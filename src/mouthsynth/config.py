@@ -162,6 +162,9 @@ class TrainConfig:
     # After --init-from a state without discriminators (or whose discriminators do not fit), the
     # new discriminators train alone for these steps before the generator hears from them.
     disc_warmup_steps: int = 200
+    # During that warm-up the generator stands still (false: it trains on the reconstruction
+    # losses alone, which drew blurrier mouths in continuation 41; training.md).
+    disc_warmup_frozen_generator: bool = True
     # After --init-from (the committed state holds no optimiser moments), every learning rate
     # ramps linearly from 1/N to its set value over these first N steps; 0 = the full rate at once.
     restart_ramp_steps: int = 0

@@ -4,7 +4,8 @@ A batch dict flows through named steps: ``generate`` adds the composited ``fake`
 discriminator step adds ``d/<name>`` terms; the generator step adds one ``g/<term>`` per loss in
 ``LOSS_TERMS``, each weighted by the config key of the same name (weight 0 = term off, and its
 network is never built). Reconstruction losses only during ``train.warmup_steps``, then the
-adversarial and feature-matching terms switch on (GLCIC).
+adversarial and feature-matching terms switch on (GLCIC). Fresh discriminators after
+``--init-from`` train alone for ``train.disc_warmup_steps`` while the generator stands still.
 """
 
 from __future__ import annotations
@@ -392,6 +393,14 @@ class Trainer:
     def generator_hears_discriminators(self) -> bool:
         return self.adversarial_on() and self.step >= self.disc_warmup_until
 
+    def generator_frozen(self) -> bool:
+        """Fresh discriminators are warming up and the generator waits for them."""
+        return (
+            self.cfg.train.disc_warmup_frozen_generator
+            and self.adversarial_on()
+            and not self.generator_hears_discriminators()
+        )
+
     def local_size(self, x: torch.Tensor) -> int:
         """The local view's side scales with the crop: a 256-px crop's mouth is seen at 2x the
         detail of a 128-px one, not squeezed back to the 128-px view."""
@@ -484,9 +493,17 @@ class Trainer:
             for key in ("input", "input2"):
                 if key in batch:
                     batch[key] = batch[key].contiguous(memory_format=torch.channels_last)
-        batch = self.generate(batch)
-        scalars = self.discriminator_step(batch) if self.adversarial_on() else {}
-        scalars.update(self.generator_step(batch))
+        if self.generator_frozen():
+            # Fresh discriminators learn what this generator draws; it waits for them unchanged
+            # (eval mode: its BatchNorm statistics stay as the state left them).
+            self.G_train.eval()
+            with torch.no_grad():
+                batch = self.generate(batch)
+            scalars = self.discriminator_step(batch)
+        else:
+            batch = self.generate(batch)
+            scalars = self.discriminator_step(batch) if self.adversarial_on() else {}
+            scalars.update(self.generator_step(batch))
         self.step += 1
         self.last_batch = batch
         return scalars
