@@ -26,6 +26,13 @@ def tiny(*overrides):
     return load_config(REPO / "configs" / "tiny.yaml", list(overrides))
 
 
+def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    """Every parameter and buffer equal, bit for bit."""
+    return all(
+        torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True)
+    )
+
+
 def test_identity_balance_draws_people_not_frames():
     ids = ["video_person"] * 900 + [f"photo_{i}" for i in range(100)]
     weights = identity_weights(ids, 1.0)
@@ -68,8 +75,7 @@ def test_state_round_trip_and_errors(tmp_path):
     other = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
     info, loaded = load_state(folder, {"generator": other, "disc_global": torch.nn.Linear(2, 2)})
     assert info["step"] == 42 and loaded == ["generator"]
-    for a, b in zip(net.state_dict().values(), other.state_dict().values(), strict=True):
-        assert torch.equal(a, b)
+    assert same_weights(net, other)
     with pytest.raises(ModelError, match="do not fit"):
         load_state(folder, {"generator": torch.nn.Conv2d(3, 8, 3)})
     with pytest.raises(ModelError, match="not a training state"):
@@ -118,8 +124,7 @@ def test_init_from_continues_the_state_with_a_discriminator_warm_up(tiny_dataset
         tiny("train.stream_offset=100"), tiny_dataset, tmp_path / "again", progress=False, init_from=state
     )
     assert (again.step, again.epoch) == (3, 103)
-    for a, b in zip(first.ema.model.state_dict().values(), cont.ema.model.state_dict().values(), strict=True):
-        assert torch.equal(a, b)
+    assert same_weights(first.ema.model, cont.ema.model)
     # Without them (a state recovered from an export): fresh Ds train alone for a few steps.
     for name in ("disc_global", "disc_local"):
         (state / f"{name}.safetensors").unlink()
@@ -291,22 +296,17 @@ def test_init_from_a_state_with_narrower_discriminators_warms_up_fresh_ones(tiny
     # The generators continue; the discriminators of the other width start fresh and train alone.
     assert wide.init_info["loaded"] == ["generator", "generator_ema"]
     assert wide.step == 3 and wide.disc_warmup_until == 5
-    for a, b in zip(first.ema.model.state_dict().values(), wide.ema.model.state_dict().values(), strict=True):
-        assert torch.equal(a, b)
+    assert same_weights(first.ema.model, wide.ema.model)
     assert sum(p.numel() for p in wide.Ds["global"].parameters()) > sum(
         p.numel() for p in first.Ds["global"].parameters()
     )
     # While they warm up the generator stands still; after it, it trains again.
     fresh_disc = {k: v.clone() for k, v in wide.Ds["local"].state_dict().items()}
     wide.fit(5)
-    for a, b in zip(first.G.state_dict().values(), wide.G.state_dict().values(), strict=True):
-        assert torch.equal(a, b)
+    assert same_weights(first.G, wide.G)
     assert any(not torch.equal(fresh_disc[k], v) for k, v in wide.Ds["local"].state_dict().items())
     wide.fit(6)
-    assert any(
-        not torch.equal(a, b)
-        for a, b in zip(first.G.state_dict().values(), wide.G.state_dict().values(), strict=True)
-    )
+    assert not same_weights(first.G, wide.G)
     # The older recipe, reconstruction losses alone during the warm-up, stays a setting.
     moving = Trainer(
         tiny(
@@ -320,7 +320,4 @@ def test_init_from_a_state_with_narrower_discriminators_warms_up_fresh_ones(tiny
         init_from=state,
     )
     moving.fit(4)
-    assert any(
-        not torch.equal(a, b)
-        for a, b in zip(first.G.state_dict().values(), moving.G.state_dict().values(), strict=True)
-    )
+    assert not same_weights(first.G, moving.G)

@@ -398,7 +398,7 @@ class Trainer:
         return (
             self.cfg.train.disc_warmup_frozen_generator
             and self.adversarial_on()
-            and not self.generator_hears_discriminators()
+            and self.step < self.disc_warmup_until
         )
 
     def local_size(self, x: torch.Tensor) -> int:
