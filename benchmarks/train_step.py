@@ -26,11 +26,20 @@ from mouthsynth.training.trainer import Trainer
 LADDER: list[tuple[str, list[str]]] = [
     (
         "naive: loader in the main process, VGG on the global crop",
-        ["train.num_workers=0", "losses.perceptual_crop=global", "train.channels_last=false"],
+        [
+            "train.num_workers=0",
+            "losses.perceptual_crop=global",
+            "train.channels_last=false",
+            "train.amp=false",
+        ],
     ),
     ("+ one loader worker process", ["train.num_workers=1"]),
     ("+ VGG on the tight local crop (1/4 of the pixels)", ["losses.perceptual_crop=local"]),
     ("+ channels-last tensors", ["train.channels_last=true"]),
+    (
+        "- channels-last, + bf16 autocast (AVX512-BF16 / AMX CPUs)",
+        ["train.channels_last=false", "train.amp=true"],
+    ),
 ]
 
 

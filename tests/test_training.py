@@ -18,7 +18,7 @@ from mouthsynth.errors import ConfigError, InputError
 from mouthsynth.export.onnx_export import model_card
 from mouthsynth.training import checkpoint as ckpt
 from mouthsynth.training.state import state_from_checkpoint
-from mouthsynth.training.trainer import Trainer
+from mouthsynth.training.trainer import Trainer, bf16_native
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -369,3 +369,21 @@ def test_anneal_lowers_the_learning_rates_over_the_last_share_of_a_run(tiny_data
     assert rates[6][1] / 5e-4 == pytest.approx(rates[6][0] / 1e-3)
     with pytest.raises(ConfigError, match="train.anneal_fraction"):
         tiny("train.anneal_fraction=1.5")
+
+
+def test_bf16_autocast_where_the_cpu_computes_in_bf16(tiny_dataset, tmp_path):
+    """``train.amp`` autocasts to bf16 on CUDA and on CPUs with native bf16 (0.67x the fp32 step
+    on an AVX512-BF16 EPYC, benchmarks/train_step.py); the run records which it got."""
+    native = bf16_native(torch.device("cpu"))
+    for amp in (True, False):
+        trainer = Trainer(
+            tiny(f"train.amp={str(amp).lower()}"), tiny_dataset, tmp_path / str(amp), progress=False
+        )
+        assert trainer.use_amp == (amp and native)
+        info = json.loads((tmp_path / str(amp) / "run.json").read_text())
+        assert info["bf16_autocast"] == trainer.use_amp and info["device"] == "cpu"
+        conv = torch.nn.Conv2d(3, 4, 3)
+        with trainer.autocast():
+            out = conv(torch.rand(1, 3, 8, 8))
+        assert out.dtype == (torch.bfloat16 if trainer.use_amp else torch.float32)
+        trainer.close()

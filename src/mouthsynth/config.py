@@ -177,7 +177,7 @@ class TrainConfig:
     anneal_floor: float = 0.1
     ema_decay: float = 0.999
     num_workers: int = 2
-    amp: bool = True  # mixed precision on CUDA only
+    amp: bool = True  # bf16 autocast where the hardware computes in bf16: CUDA, AVX512-BF16 / AMX CPUs
     channels_last: bool = False
     seed: int = 0
     log_every: int = 20

@@ -67,6 +67,17 @@ def identity_weights(
     return weights
 
 
+def bf16_native(device: torch.device) -> bool:
+    """Whether bf16 autocast pays on ``device``: CUDA, and CPUs that compute in bf16 natively
+    (AVX512-BF16 or AMX, through oneDNN); elsewhere bf16 is emulated and slower than fp32."""
+    if device.type == "cuda":
+        return True
+    if device.type != "cpu":
+        return False
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+
+
 class EpochBatches(Sampler[list]):
     """The batches of one epoch, as lists of ``(index, crop side)``, planned from a seed alone:
     resuming at sample offset ``start`` replays exactly the batches an uninterrupted run would
@@ -269,7 +280,7 @@ class Trainer:
         # After the DDP wrap, which broadcasts rank 0's initial weights: every rank's EMA agrees.
         self.ema = EMA(self.G, cfg.train.ema_decay)
 
-        self.use_amp = cfg.train.amp and self.device.type == "cuda"
+        self.use_amp = cfg.train.amp and bf16_native(self.device)
         self.step = 0
         self.epoch = 0
         self.offset = 0  # samples of the current epoch already consumed (per rank)
@@ -368,6 +379,9 @@ class Trainer:
             "train_samples": len(self.train_set),
             "val_samples": len(self.val_set),
             "config_digest": self.cfg.digest(),
+            "device": str(self.device),
+            "bf16_autocast": self.use_amp,
+            "torch": torch.__version__,
         }
         (self.run_dir / "run.json").write_text(json.dumps(info, indent=2))
 
@@ -412,7 +426,7 @@ class Trainer:
         return x if name == "global" else crop_local(x, batch["local_box"], self.local_size(x))
 
     def autocast(self):
-        return torch.autocast("cuda", dtype=torch.bfloat16) if self.use_amp else nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.use_amp else nullcontext()
 
     def generate(self, batch: dict) -> dict:
         with self.autocast():
@@ -446,11 +460,11 @@ class Trainer:
         if self.perceptual is not None:
             if w.perceptual_crop == "local":
                 size = self.local_size(fake)
-                terms["perceptual"] = self.perceptual(
-                    crop_local(fake, batch["local_box"], size), crop_local(real, batch["local_box"], size)
-                )
+                views = crop_local(fake, batch["local_box"], size), crop_local(real, batch["local_box"], size)
             else:
-                terms["perceptual"] = self.perceptual(fake, real)
+                views = fake, real
+            with self.autocast():  # VGG is most of a step's arithmetic
+                terms["perceptual"] = self.perceptual(*views).float()
         if w.temporal > 0 and "fake2" in batch:
             terms["temporal"] = jitter_consistency(
                 fake, real, batch["mask"], batch["fake2"], batch["image2"], batch["mask2"], batch["theta"]
