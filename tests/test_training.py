@@ -372,7 +372,7 @@ def test_anneal_lowers_the_learning_rates_over_the_last_share_of_a_run(tiny_data
 
 
 def test_bf16_autocast_where_the_cpu_computes_in_bf16(tiny_dataset, tmp_path):
-    """``train.amp`` autocasts to bf16 on CUDA and on CPUs with native bf16 (0.67x the fp32 step
+    """``train.amp`` autocasts to bf16 on CUDA and on CPUs with native bf16 (0.60x the fp32 step
     on an AVX512-BF16 EPYC, benchmarks/train_step.py); the run records which it got."""
     native = bf16_native(torch.device("cpu"))
     for amp in (True, False):
