@@ -387,3 +387,11 @@ def test_bf16_autocast_where_the_cpu_computes_in_bf16(tiny_dataset, tmp_path):
             out = conv(torch.rand(1, 3, 8, 8))
         assert out.dtype == (torch.bfloat16 if trainer.use_amp else torch.float32)
         trainer.close()
+    # The recipe's combination (bf16, channels-last) trains past the adversarial warm-up and
+    # writes a checkpoint that resumes.
+    cfg = tiny("train.amp=true", "train.channels_last=true")
+    Trainer(cfg, tiny_dataset, tmp_path / "cl", progress=False).fit(3)
+    resumed = Trainer(cfg, tiny_dataset, tmp_path / "cl", progress=False, resume=True)
+    assert resumed.step == 3 and next(resumed.G.parameters()).is_contiguous(memory_format=torch.channels_last)
+    log = [json.loads(line) for line in (tmp_path / "cl" / "metrics.jsonl").read_text().splitlines()]
+    assert all(torch.isfinite(torch.tensor(r["g/total"])) for r in log if "g/total" in r)
